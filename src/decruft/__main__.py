@@ -1,0 +1,3 @@
+from decruft.cli import main
+
+main()
