@@ -1,0 +1,102 @@
+"""Audit configuration: ``[tool.decruft]`` in pyproject.toml or ``.decruft.toml``.
+
+Keys: ``select`` and ``ignore`` (rule codes or prefixes such as ``DC1``),
+``severity`` (a table of code -> error|warning|info), ``fail-on``
+(error|warning|info|never).  The nearest file wins, searching from the
+Dockerfile's directory upwards to the repository root.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from decruft.audit.rule import Severity
+from decruft.errors import DecruftError
+
+FAIL_LEVELS = ("error", "warning", "info", "never")
+
+
+class ConfigError(DecruftError):
+    pass
+
+
+@dataclass(slots=True)
+class AuditConfig:
+    select: list[str] | None = None
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    fail_on: str = "warning"
+    source: str | None = None
+
+    def enabled(self, code: str) -> bool:
+        if self.select is not None and not any(code.startswith(prefix) for prefix in self.select):
+            return False
+        return not any(code.startswith(prefix) for prefix in self.ignore)
+
+
+def find_config(start: Path) -> Path | None:
+    directory = start.resolve()
+    for candidate in (directory, *directory.parents):
+        for name in (".decruft.toml", "pyproject.toml"):
+            path = candidate / name
+            if path.is_file() and _has_settings(path):
+                return path
+        if (candidate / ".git").exists():
+            break
+    return None
+
+
+def _has_settings(path: Path) -> bool:
+    if path.name == ".decruft.toml":
+        return True
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    return "decruft" in data.get("tool", {})
+
+
+def load_config(path: Path | None) -> AuditConfig:
+    if path is None:
+        return AuditConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    table = data if path.name == ".decruft.toml" else data.get("tool", {}).get("decruft", {})
+    return parse_config(table, str(path))
+
+
+def parse_config(table: dict, source: str | None = None) -> AuditConfig:
+    config = AuditConfig(source=source)
+    known = {"select", "ignore", "severity", "fail-on", "fail_on"}
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(f"{source}: unknown decruft setting(s): {', '.join(sorted(unknown))}")
+    if "select" in table:
+        config.select = _codes(table["select"], "select", source)
+    if "ignore" in table:
+        config.ignore = _codes(table["ignore"], "ignore", source)
+    for code, level in dict(table.get("severity", {})).items():
+        try:
+            config.severity[code.upper()] = Severity(str(level).lower())
+        except ValueError:
+            raise ConfigError(f"{source}: severity of {code} must be error, warning or info") from None
+    fail_on = table.get("fail-on", table.get("fail_on"))
+    if fail_on is not None:
+        if fail_on not in FAIL_LEVELS:
+            raise ConfigError(f"{source}: fail-on must be one of {', '.join(FAIL_LEVELS)}")
+        config.fail_on = fail_on
+    return config
+
+
+def _codes(value, key: str, source: str | None) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{source}: {key} must be a list of rule codes")
+    return [item.strip().upper() for item in value]

@@ -1,0 +1,385 @@
+"""Audit output: human (rich), JSON, SARIF 2.1.0 and GitHub workflow annotations.
+
+JSON schema (``schema_version`` 1)::
+
+    {"schema_version": 1, "tool": {"name": "decruft", "version": str},
+     "findings": [{"file", "rule", "name", "severity", "line", "end_line", "column",
+                   "end_column", "message", "stage", "stake": null | {"bytes", "measured",
+                   "rebuild", "note"}, "notes": [str],
+                   "fix": null | {"description", "applicability"}}],
+     "errors": [{"file", "line", "column", "message", "kind"}],
+     "summary": {"files", "findings", "by_severity": {...}, "by_rule": {...},
+                 "bytes_at_stake", "exit_code"}}
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from decruft import __version__
+from decruft.audit import AuditResult
+from decruft.audit.rule import Finding, Severity, all_rules, format_bytes, get_rule
+from decruft.errors import DecruftError
+
+SCHEMA_VERSION = 1
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    stake = finding.stake
+    return {
+        "file": finding.file,
+        "rule": finding.code,
+        "name": finding.name,
+        "severity": finding.severity.value,
+        "line": finding.line,
+        "end_line": finding.end_line,
+        "column": finding.column,
+        "end_column": finding.end_column,
+        "message": finding.message,
+        "stage": finding.stage,
+        "stake": None
+        if stake is None
+        else {"bytes": stake.bytes, "measured": stake.measured, "rebuild": stake.rebuild, "note": stake.note},
+        "notes": finding.notes,
+        "fix": None
+        if finding.fix is None
+        else {"description": finding.fix.description, "applicability": finding.fix.applicability.value},
+    }
+
+
+def _errors(result: AuditResult) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = [
+        {"file": None, "line": None, "column": None, "message": text, "kind": "input"}
+        for text in result.input_errors
+    ]
+    for file in result.files:
+        if file.syntax_error is not None:
+            exc = file.syntax_error
+            errors.append(
+                {"file": file.path, "line": exc.line, "column": exc.column, "message": exc.message, "kind": "syntax"}
+            )
+        if file.error is not None:
+            errors.append({"file": file.path, "line": None, "column": None, "message": file.error, "kind": "input"})
+    return errors
+
+
+def summary(result: AuditResult) -> dict[str, Any]:
+    findings = result.findings
+    by_rule: dict[str, int] = {}
+    for finding in findings:
+        by_rule[finding.code] = by_rule.get(finding.code, 0) + 1
+    return {
+        "files": len(result.files),
+        "findings": len(findings),
+        "by_severity": {level.value: sum(f.severity is level for f in findings) for level in Severity},
+        "by_rule": dict(sorted(by_rule.items())),
+        "bytes_at_stake": sum(f.stake.bytes for f in findings if f.stake and f.stake.bytes),
+        "exit_code": result.exit_code(),
+    }
+
+
+def to_json(result: AuditResult) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "decruft", "version": __version__},
+        "findings": [finding_to_dict(f) for f in result.findings],
+        "errors": _errors(result),
+        "summary": summary(result),
+    }
+
+
+# ---------------------------------------------------------------------- SARIF
+def _rule_metadata(code: str) -> dict[str, Any]:
+    registered = get_rule(code)
+    if registered is None:
+        return {"id": code}
+    help_text = f"{registered.why}\n\nBad:\n{registered.bad}\n\nGood:\n{registered.good}"
+    if registered.fix:
+        help_text += f"\n\nFix: {registered.fix}"
+    return {
+        "id": registered.code,
+        "name": _pascal(registered.name),
+        "shortDescription": {"text": registered.summary},
+        "fullDescription": {"text": registered.why},
+        "help": {"text": help_text, "markdown": _rule_markdown(registered)},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[registered.severity]},
+        "properties": {"tags": [registered.category, "docker"], "decruft-name": registered.name},
+    }
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+def _rule_markdown(registered) -> str:
+    parts = [f"**{registered.code} {registered.name}**: {registered.summary}", "", registered.why, "",
+             "Bad:", "```dockerfile", registered.bad, "```", "Good:", "```dockerfile", registered.good, "```"]
+    if registered.fix:
+        parts += ["", f"Fix ({registered.applicability.value if registered.applicability else 'manual'}): {registered.fix}"]
+    return "\n".join(parts)
+
+
+def to_sarif(result: AuditResult) -> dict[str, Any]:
+    codes = sorted({f.code for f in result.findings} | {r.code for r in all_rules()})
+    index = {code: position for position, code in enumerate(codes)}
+    results = []
+    for finding in result.findings:
+        region = {
+            "startLine": finding.line,
+            "startColumn": finding.column,
+            "endLine": finding.end_line,
+            "endColumn": finding.end_column,
+        }
+        message = finding.message
+        if finding.stake is not None:
+            message += f" (at stake: {finding.stake.describe()})"
+        entry: dict[str, Any] = {
+            "ruleId": finding.code,
+            "ruleIndex": index[finding.code],
+            "level": _SARIF_LEVEL[finding.severity],
+            "message": {"text": message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(finding.file)},
+                        "region": region,
+                    }
+                }
+            ],
+            "properties": {"stage": finding.stage, "notes": finding.notes},
+        }
+        if finding.fix is not None and finding.fix.edits and finding.fix.file is None:
+            entry["fixes"] = [
+                {
+                    "description": {"text": finding.fix.description},
+                    "artifactChanges": [
+                        {
+                            "artifactLocation": {"uri": _uri(finding.file)},
+                            "replacements": [
+                                {
+                                    "deletedRegion": {"charOffset": edit.span.start, "charLength": edit.span.end - edit.span.start},
+                                    "insertedContent": {"text": edit.replacement},
+                                }
+                                for edit in finding.fix.edits
+                            ],
+                        }
+                    ],
+                }
+            ]
+        results.append(entry)
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": error["message"]},
+            **(
+                {"locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(error["file"])},
+                                                      "region": {"startLine": error["line"] or 1}}}]}
+                if error["file"]
+                else {}
+            ),
+        }
+        for error in _errors(result)
+    ]
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "decruft",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/decruft/",
+                        "rules": [_rule_metadata(code) for code in codes],
+                    }
+                },
+                "invocations": [
+                    {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}
+                ],
+                "results": results,
+            }
+        ],
+    }
+
+
+def _uri(path: str | None) -> str:
+    if not path or path == "-":
+        return "stdin"
+    return path.replace("\\", "/").removeprefix("./")
+
+
+# ---------------------------------------------------------------------- GitHub annotations
+def _gh_escape(text: str, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def to_github(result: AuditResult) -> list[str]:
+    lines = []
+    level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+    for finding in result.findings:
+        props = (
+            f"file={_gh_escape(finding.file or 'Dockerfile', True)},line={finding.line},col={finding.column},"
+            f"endLine={finding.end_line},endColumn={finding.end_column},"
+            f"title={_gh_escape(f'{finding.code} {finding.name}', True)}"
+        )
+        message = finding.message
+        if finding.stake is not None:
+            message += f" (at stake: {finding.stake.describe()})"
+        lines.append(f"::{level[finding.severity]} {props}::{_gh_escape(message)}")
+    for error in _errors(result):
+        where = f" file={_gh_escape(error['file'], True)},line={error['line'] or 1}" if error["file"] else ""
+        lines.append(f"::error{where}::{_gh_escape(error['message'])}")
+    return lines
+
+
+# ---------------------------------------------------------------------- human output
+def print_text(result: AuditResult, console: Console | None = None) -> None:
+    console = console or Console(highlight=False, soft_wrap=False)
+    err = Console(stderr=True, highlight=False)
+    for text in result.input_errors:
+        err.print(f"[bold red]error:[/] {escape(text)}")
+    for file in result.files:
+        if file.error:
+            err.print(f"[bold red]error:[/] {escape(file.error)}")
+            continue
+        if file.syntax_error is not None:
+            exc = file.syntax_error
+            err.print(f"[bold red]syntax error:[/] {escape(str(exc))}")
+            continue
+        if not file.findings:
+            console.print(f"[green]✓[/] {escape(file.path)}: no problems found")
+            continue
+        console.print(f"[bold underline]{escape(file.path)}[/]")
+        lines = _source_lines(file)
+        for finding in file.findings:
+            _print_finding(console, finding, lines)
+        for warning in file.warnings:
+            console.print(f"  [dim]note: {escape(warning)}[/]")
+    data = summary(result)
+    if data["findings"]:
+        counts = ", ".join(f"{count} {level}" for level, count in data["by_severity"].items() if count)
+        stake = f"; about {format_bytes(data['bytes_at_stake'])} at stake" if data["bytes_at_stake"] else ""
+        console.print(f"\n[bold]{data['findings']} finding(s)[/] ({counts}){stake}")
+
+
+def _source_lines(file) -> list[str]:
+    from decruft.files import read_source
+
+    if file.path == "-":
+        return []
+    try:
+        return read_source(file.path).data.decode("utf-8", "replace").splitlines()
+    except DecruftError:
+        return []
+
+
+def _print_finding(console: Console, finding: Finding, lines: list[str]) -> None:
+    style = _STYLE[finding.severity]
+    stage = f" [dim](stage {escape(finding.stage)})[/]" if finding.stage else ""
+    console.print(
+        f"  [bold]{finding.line}:{finding.column}[/] [{style}]{finding.severity.value}[/] "
+        f"[bold]{finding.code}[/] {escape(finding.name)}{stage}"
+    )
+    console.print(f"    {escape(finding.message)}")
+    if finding.stake is not None:
+        console.print(f"    [magenta]at stake:[/] {escape(finding.stake.describe())}")
+    if lines and 1 <= finding.line <= len(lines):
+        last = min(finding.end_line, finding.line + 3, len(lines))
+        for number in range(finding.line, last + 1):
+            text = lines[number - 1]
+            console.print(f"    [dim]{number:>4} |[/] {escape(text)}")
+            start = finding.column if number == finding.line else 1
+            end = finding.end_column if number == finding.end_line else len(text) + 1
+            if end > start and number in (finding.line, finding.end_line):
+                console.print(f"    [dim]     |[/] {' ' * (start - 1)}[{style}]{'^' * max(1, min(end - start, len(text) - start + 1))}[/]")
+        if finding.end_line > last:
+            console.print(f"    [dim]     | … ({finding.end_line - last} more line(s))[/]")
+    for note in finding.notes:
+        console.print(f"    [dim]note: {escape(note)}[/]")
+    if finding.fix is not None:
+        console.print(f"    [green]fix ({finding.fix.applicability.value}):[/] {escape(finding.fix.description)}")
+
+
+def render(result: AuditResult, output_format: str) -> None:
+    if output_format == "json":
+        sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
+    elif output_format == "sarif":
+        sys.stdout.write(json.dumps(to_sarif(result), indent=2) + "\n")
+    elif output_format == "github":
+        for line in to_github(result):
+            sys.stdout.write(line + "\n")
+    else:
+        print_text(result)
+
+
+# ---------------------------------------------------------------------- rule docs
+def rule_to_dict(registered) -> dict[str, Any]:
+    return {
+        "code": registered.code,
+        "name": registered.name,
+        "severity": registered.severity.value,
+        "category": registered.category,
+        "summary": registered.summary,
+        "why": registered.why,
+        "bad": registered.bad,
+        "good": registered.good,
+        "fix": registered.fix,
+        "applicability": registered.applicability.value if registered.applicability else None,
+        "hadolint": list(registered.hadolint),
+    }
+
+
+def print_rules(output_format: str = "text") -> None:
+    rules = all_rules()
+    if output_format == "json":
+        sys.stdout.write(json.dumps([rule_to_dict(r) for r in rules], indent=2) + "\n")
+        return
+    table = Table(title="decruft rules", show_lines=False)
+    for column in ("code", "name", "severity", "fix", "hadolint", "summary"):
+        table.add_column(column)
+    for registered in rules:
+        table.add_row(
+            registered.code,
+            registered.name,
+            registered.severity.value,
+            registered.applicability.value if registered.applicability else "-",
+            ",".join(registered.hadolint) or "-",
+            registered.summary,
+        )
+    Console(highlight=False).print(table)
+
+
+def print_rule_docs(code: str, output_format: str = "text") -> None:
+    registered = get_rule(code)
+    if registered is None:
+        raise DecruftError(f"unknown rule {code!r}; `decruft rules` lists them")
+    if output_format == "json":
+        sys.stdout.write(json.dumps(rule_to_dict(registered), indent=2) + "\n")
+        return
+    console = Console(highlight=False)
+    console.print(f"[bold]{registered.code} {registered.name}[/] ({registered.severity.value})")
+    console.print(registered.summary)
+    console.print("\n[bold]Why it matters[/]")
+    console.print(escape(registered.why))
+    console.print("\n[bold]Bad[/]")
+    console.print(escape(registered.bad))
+    console.print("\n[bold]Good[/]")
+    console.print(escape(registered.good))
+    if registered.fix:
+        applicability = registered.applicability.value if registered.applicability else "manual"
+        console.print(f"\n[bold]Fix[/] ({applicability})")
+        console.print(escape(registered.fix))
+    if registered.hadolint:
+        console.print(f"\nhadolint equivalent: {', '.join(registered.hadolint)} (its ignore pragmas are honoured)")

@@ -1,0 +1,9 @@
+"""Every audit rule, one module per code.  Importing this package registers them."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

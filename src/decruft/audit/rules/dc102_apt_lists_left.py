@@ -1,0 +1,56 @@
+"""DC102: apt package lists left in the layer that installed packages."""
+
+from __future__ import annotations
+
+from decruft.audit.context import RuleContext
+from decruft.audit.facts import apt_commands, removes, stake
+from decruft.audit.rule import Applicability, Severity, rule
+
+APT_LISTS = "/var/lib/apt/lists"
+
+
+@rule(
+    code="DC102",
+    name="apt-lists-not-removed",
+    severity=Severity.WARNING,
+    summary="apt package lists are not removed in the RUN that installs packages",
+    why="""
+`apt-get update` downloads the package lists to /var/lib/apt/lists (about 20 MB on
+bookworm).  Unless the same RUN deletes them, they are committed into the layer and
+shipped with the image; deleting them in a later RUN saves nothing.  Only a removal
+of /var/lib/apt/lists counts: `apt-get clean` empties /var/cache/apt, not the
+lists, and an unrelated `rm -rf /tmp/x` is not a cleanup (hadolint's DL3009 accepts
+any `rm -rf`).  A cache mount on /var/lib/apt keeps the lists out of the layer and
+is accepted.
+""",
+    bad="""
+RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /tmp/*
+""",
+    good="""
+RUN apt-get update && apt-get install -y --no-install-recommends curl \\
+ && rm -rf /var/lib/apt/lists/*
+""",
+    fix="append `&& rm -rf /var/lib/apt/lists/*` to the RUN",
+    applicability=Applicability.SAFE,
+    hadolint=("DL3009",),
+)
+def check(context: RuleContext):
+    for step in context.runs():
+        instruction = step.instruction
+        script = instruction.shell
+        installs = apt_commands(script, "install", "upgrade", "dist-upgrade", "full-upgrade", "build-dep")
+        if not installs or not apt_commands(script, "update"):
+            # Without an update in this RUN the lists come from an earlier layer (DC101's case).
+            continue
+        if context.has_cache_mount(instruction, APT_LISTS, "/var/lib/apt"):
+            continue
+        last_install = installs[-1]
+        if removes(script, APT_LISTS, after=last_install.index):
+            continue
+        yield context.report(
+            "DC102",
+            instruction,
+            "apt package lists in /var/lib/apt/lists are left in this layer; "
+            "remove them in the same RUN (`rm -rf /var/lib/apt/lists/*`)",
+            stake=stake("apt_lists"),
+        )

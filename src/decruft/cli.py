@@ -1,0 +1,170 @@
+"""The ``decruft`` command line: a thin layer over the library API."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+
+from decruft import __version__
+from decruft.dockerfile import parse
+from decruft.errors import DecruftError, DockerfileSyntaxError
+from decruft.files import InputError, expand_inputs, read_source
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _build_args(values: tuple[str, ...]) -> dict[str, str]:
+    result = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--build-arg")
+        # Like `docker build --build-arg NAME`: take the value from the environment.
+        result[key] = value if sep else __import__("os").environ.get(key, "")
+    return result
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DecruftError as exc:
+            _stderr().print(f"[bold red]error:[/] {exc}", markup=True)
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="decruft")
+def main() -> None:
+    """Make Docker images smaller and their builds faster, and prove it.
+
+    \b
+    decruft audit PATH      explain every size and build-cache problem
+    decruft parse FILE      print the parsed Dockerfile model
+    decruft rules [CODE]    list the audit rules or explain one
+    """
+
+
+@main.command("parse")
+@click.argument("file", type=str)
+@click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="text")
+@click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE")
+@click.option("--target", default=None, help="Stage the build would stop at.")
+def parse_command(file: str, output_format: str, build_args: tuple[str, ...], target: str | None) -> None:
+    """Parse FILE (or - for stdin) and print its stages, instructions and shell commands."""
+    from decruft.dockerfile.export import dockerfile_to_dict
+    from decruft.dockerfile.model import build_model
+
+    source = read_source(file)
+    try:
+        dockerfile = parse(source.data, path=source.path)
+    except DockerfileSyntaxError as exc:
+        _stderr().print(f"[bold red]syntax error:[/] {exc}", markup=True)
+        sys.exit(EXIT_USAGE)
+    model = build_model(dockerfile, build_args=_build_args(build_args))
+    try:
+        data = dockerfile_to_dict(dockerfile, model, target)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--target") from None
+    if output_format == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    _print_model(data)
+
+
+def _print_model(data: dict) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    for directive in data["directives"]:
+        console.print(f"# {directive['name']}={directive['value']}  (line {directive['line']})")
+    for arg in data["meta_args"]:
+        console.print(f"global ARG {arg['name']} = {arg['value']!r}  (line {arg['line']})")
+    for stage in data["stages"]:
+        flags = []
+        if stage["final"]:
+            flags.append("final")
+        if not stage["reachable"]:
+            flags.append("not needed for the target")
+        label = f"stage {stage['index']}" + (f" '{stage['name']}'" if stage["name"] else "")
+        extra = f" [{', '.join(flags)}]" if flags else ""
+        console.print(
+            f"[bold]{label}[/] FROM {stage['base_resolved']}  line {stage['line']}, "
+            f"{stage['layers']} layer(s){extra}"
+        )
+        for dep in stage["dependencies"]:
+            what = f"stage {dep['stage']}" if dep["stage"] is not None else "image"
+            console.print(f"    needs {dep['kind']} {dep['reference']} ({what}, line {dep['line']})")
+        for ins in stage["instructions"][1:]:
+            span = f"{ins['line']}" if ins["line"] == ins["end_line"] else f"{ins['line']}-{ins['end_line']}"
+            layer = " +layer" if ins["creates_layer"] else ""
+            console.print(f"  {span:>7}  {ins['kind']}{layer}  {ins['args_text'][:90]}", markup=False)
+            for command in ins.get("shell", {}).get("commands", []):
+                console.print(f"             $ {command['text'][:100]}", markup=False)
+    for warning in data["warnings"]:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+
+@main.command("audit")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text")
+@click.option("--context", "context", default=None, help="Build context (default: the Dockerfile's directory).")
+@click.option("--target", default=None, help="Stage the build would stop at.")
+@click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE")
+@click.option("--select", default=None, help="Only these rule codes (comma-separated).")
+@click.option("--ignore", default=None, help="Skip these rule codes (comma-separated).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "never"]),
+    default=None,
+    help="Exit 1 when findings reach this severity (default: warning).",
+)
+def audit_command(paths, output_format, context, target, build_args, select, ignore, fail_on) -> None:
+    """Find size, layer and build-cache problems in Dockerfiles and their build context.
+
+    PATHS are Dockerfiles, directories (searched for Dockerfile, *.Dockerfile,
+    Dockerfile.*, Containerfile) or - for stdin.
+    """
+    from decruft.audit import AuditOptions, audit_files
+    from decruft.audit.report import render
+
+    files, input_errors = expand_inputs(list(paths))
+    options = AuditOptions(
+        context=context,
+        target=target,
+        build_args=_build_args(build_args),
+        select=_codes(select),
+        ignore=_codes(ignore),
+        fail_on=fail_on,
+    )
+    result = audit_files(files, options)
+    result.input_errors[:0] = input_errors
+    render(result, output_format)
+    sys.exit(result.exit_code())
+
+
+def _codes(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [code.strip().upper() for code in value.split(",") if code.strip()]
+
+
+@main.command("rules")
+@click.argument("code", required=False)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def rules_command(code: str | None, output_format: str) -> None:
+    """List the audit rules, or print the documentation of one (e.g. DC101)."""
+    from decruft.audit.report import print_rule_docs, print_rules
+
+    if code is None:
+        print_rules(output_format)
+    else:
+        print_rule_docs(code.upper(), output_format)
+
+
+__all__ = ["main", "InputError"]

@@ -1,0 +1,90 @@
+"""Finding and reading Dockerfiles the way users point at them."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from decruft.errors import DecruftError
+
+DOCKERFILE_PATTERNS = ("Dockerfile", "*.Dockerfile", "Dockerfile.*", "Containerfile", "*.dockerfile")
+# Files that look like Dockerfiles by name but are not.
+_NOT_DOCKERFILES = ("*.dockerignore", "*.orig", "*.rej", "*.bak", "*.swp", "*~")
+MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024
+_SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".hg"})
+
+
+class InputError(DecruftError):
+    """A path the user gave that cannot be read as a Dockerfile."""
+
+
+@dataclass(slots=True)
+class SourceFile:
+    path: str  # as shown to the user ("-" for stdin)
+    data: bytes
+    context: Path | None  # default build context: the Dockerfile's directory
+
+
+def is_dockerfile_name(name: str) -> bool:
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in _NOT_DOCKERFILES):
+        return False
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in DOCKERFILE_PATTERNS)
+
+
+def find_dockerfiles(directory: Path, recursive: bool = True) -> list[Path]:
+    found: list[Path] = []
+    for root, dirs, files in os.walk(directory, onerror=None, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        found.extend(Path(root) / name for name in sorted(files) if is_dockerfile_name(name))
+        if not recursive:
+            break
+    return found
+
+
+def read_source(path: str) -> SourceFile:
+    """Read one Dockerfile; raises InputError with a clear message."""
+    if path == "-":
+        return SourceFile("-", sys.stdin.buffer.read(), None)
+    file = Path(path)
+    try:
+        if file.is_dir():
+            raise InputError(f"{path}: is a directory")
+        size = file.stat().st_size
+        if size > MAX_DOCKERFILE_BYTES:
+            raise InputError(
+                f"{path}: {size} bytes is too large for a Dockerfile (limit {MAX_DOCKERFILE_BYTES})"
+            )
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{path}: binary file (NUL bytes), not a Dockerfile")
+    return SourceFile(path, data, file.parent)
+
+
+def expand_inputs(paths: list[str]) -> tuple[list[str], list[str]]:
+    """Dockerfile paths for the given files/directories, and errors for the rest."""
+    files: list[str] = []
+    errors: list[str] = []
+    for path in paths:
+        if path == "-":
+            files.append(path)
+            continue
+        candidate = Path(path)
+        if candidate.is_dir():
+            found = find_dockerfiles(candidate)
+            if not found:
+                errors.append(f"{path}: no Dockerfile found (looked for {', '.join(DOCKERFILE_PATTERNS)})")
+            files.extend(str(item) for item in found)
+        elif candidate.exists() or candidate.is_symlink():
+            files.append(path)
+        else:
+            errors.append(f"{path}: no such file or directory")
+    return files, errors

@@ -1,0 +1,338 @@
+"""The shell layer: RUN bodies split into commands with exact source spans.
+
+Parsing uses tree-sitter-bash (a maintained, error-tolerant grammar with byte
+offsets; no crash on syntax it cannot read).  Only the mapping from tree-sitter
+nodes to our flat command list is written here.  When the script has syntax
+errors the commands tree-sitter could still read are returned and
+``ShellScript.complete`` is False, so a rule can fall back to the raw text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Iterator
+
+from decruft.dockerfile.nodes import Span
+
+if TYPE_CHECKING:
+    from decruft.dockerfile.nodes import Instruction
+
+# Commands that run another command given as their arguments.
+WRAPPERS = frozenset({"sudo", "env", "nohup", "time", "command", "exec", "nice", "xargs", "doas"})
+OPERATORS = frozenset({"&&", "||", ";", "|", "|&", "&", "\n"})
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    import tree_sitter
+    import tree_sitter_bash
+
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+
+
+@dataclass(slots=True, eq=False)
+class Word:
+    text: str  # exact source text
+    value: str  # unquoted when it is a plain literal, else the source text
+    span: Span  # in Dockerfile.text
+    literal: bool  # no expansions or substitutions
+
+
+@dataclass(eq=False)
+class ShellCommand:
+    """One simple command, e.g. ``apt-get install -y curl``."""
+
+    words: list[Word]  # the command name and its arguments, wrappers included
+    assignments: list[str]  # leading VAR=value words
+    span: Span  # the whole command in Dockerfile.text
+    text: str  # its source text
+    operator: str | None  # the operator joining it to the previous command
+    index: int  # position in the script
+    in_pipeline: bool = False
+    redirects: list[str] = field(default_factory=list)
+
+    @property
+    def argv(self) -> list[str]:
+        """The command with wrappers (sudo, env, ...) removed, as plain strings."""
+        values = [word.value for word in self.words]
+        while values and _basename(values[0]) in WRAPPERS:
+            values = _strip_wrapper(values)
+        return values
+
+    @property
+    def name(self) -> str:
+        argv = self.argv
+        return _basename(argv[0]) if argv else ""
+
+    @property
+    def args(self) -> list[str]:
+        return self.argv[1:]
+
+    @property
+    def positional(self) -> list[str]:
+        """Arguments that are not flags (``-x``/``--flag``)."""
+        return [arg for arg in self.args if not arg.startswith("-") or arg == "-"]
+
+    @property
+    def subcommand(self) -> str | None:
+        """First positional argument (``install`` in ``apt-get -y install x``)."""
+        for arg in self.args:
+            if not arg.startswith("-"):
+                return arg
+        return None
+
+    def has_flag(self, *names: str) -> bool:
+        """True if any of ``names`` is present (``-y`` also matches a ``-qy`` group)."""
+        for arg in self.args:
+            if arg in names:
+                return True
+            if arg.startswith("--"):
+                if arg.split("=", 1)[0] in names:
+                    return True
+            elif arg.startswith("-") and len(arg) > 2:
+                letters = {f"-{ch}" for ch in arg[1:]}
+                if letters & set(names):
+                    return True
+        return False
+
+    def word_after(self, *names: str) -> str | None:
+        """The value of an option such as ``-o`` / ``--output`` (``--output=x`` too)."""
+        args = self.args
+        for position, arg in enumerate(args):
+            for name in names:
+                if arg == name and position + 1 < len(args):
+                    return args[position + 1]
+                if name.startswith("--") and arg.startswith(name + "="):
+                    return arg[len(name) + 1 :]
+        return None
+
+    def __repr__(self) -> str:
+        return f"<ShellCommand {self.text!r}>"
+
+
+def _basename(word: str) -> str:
+    return word.rsplit("/", 1)[-1]
+
+
+def _strip_wrapper(values: list[str]) -> list[str]:
+    wrapper = _basename(values[0])
+    rest = values[1:]
+    if wrapper == "env":
+        while rest and ("=" in rest[0] or rest[0].startswith("-")):
+            rest = rest[1:]
+        return rest
+    while rest and rest[0].startswith("-"):
+        option = rest[0]
+        rest = rest[1:]
+        if wrapper == "sudo" and option in ("-u", "-g") and rest:
+            rest = rest[1:]
+    if wrapper == "sudo":
+        while rest and "=" in rest[0] and not rest[0].startswith("="):
+            rest = rest[1:]
+    return rest
+
+
+@dataclass(eq=False)
+class ShellScript:
+    """A parsed RUN body."""
+
+    source: str  # the script text as the shell sees it
+    commands: list[ShellCommand]
+    complete: bool  # False when the parser hit syntax it could not read
+    origin: str  # "shell-form" or "heredoc"
+
+    def __iter__(self) -> Iterator[ShellCommand]:
+        return iter(self.commands)
+
+    def find(self, *names: str, subcommand: str | tuple[str, ...] | None = None) -> list[ShellCommand]:
+        wanted = (subcommand,) if isinstance(subcommand, str) else subcommand
+        found = []
+        for command in self.commands:
+            if command.name not in names:
+                continue
+            if wanted is not None and command.subcommand not in wanted:
+                continue
+            found.append(command)
+        return found
+
+    def mentions(self, text: str) -> bool:
+        return text in self.source
+
+
+# ---------------------------------------------------------------------- building scripts
+def script_for_instruction(instruction: "Instruction") -> ShellScript | None:
+    """Parse the shell that a RUN instruction executes (None for exec form / other kinds)."""
+    target = instruction.effective
+    if target.keyword != "RUN" or target.is_json:
+        return None
+    heredocs = target.heredocs
+    if heredocs and _is_single_heredoc_word(target.args) and heredocs[0].fd == 0:
+        heredoc = heredocs[0]
+        body = heredoc.text
+        if body.startswith("#!") and not _is_shell_shebang(body):
+            return ShellScript(body, [], False, "heredoc")
+        # Parse the raw body: leading tabs of <<- are plain whitespace to the
+        # shell, and the raw text keeps spans exact.
+        raw = instruction.dockerfile.text[heredoc.body.start : heredoc.body.end]
+        return parse_script(raw, heredoc.body.start, "heredoc")
+    return parse_script(target.args, target, "shell-form")
+
+
+def _is_single_heredoc_word(args: str) -> bool:
+    return args.startswith("<<") and len(args.split()) == 1
+
+
+def _is_shell_shebang(body: str) -> bool:
+    first = body.split("\n", 1)[0]
+    return any(shell in first for shell in ("/sh", "/bash", "/dash", "/ash", " sh", " bash"))
+
+
+def parse_script(source: str, anchor, origin: str) -> ShellScript:
+    """Parse ``source``; ``anchor`` maps offsets (an Instruction, an int offset or None)."""
+    try:
+        return _Builder(source, anchor, origin).build()
+    except (RecursionError, ValueError, UnicodeError):
+        return ShellScript(source, [], False, origin)
+
+
+class _Builder:
+    def __init__(self, source: str, anchor, origin: str) -> None:
+        self.source = source
+        self.origin = origin
+        self.data = source.encode("utf-8", "surrogatepass")
+        self.ascii = len(self.data) == len(source)
+        self.anchor = anchor
+        self.commands: list[ShellCommand] = []
+
+    def char_offset(self, byte_offset: int) -> int:
+        if self.ascii:
+            return byte_offset
+        return len(self.data[:byte_offset].decode("utf-8", "surrogatepass"))
+
+    def span(self, start_byte: int, end_byte: int) -> Span:
+        start = self.char_offset(start_byte)
+        end = self.char_offset(end_byte)
+        anchor = self.anchor
+        if anchor is None:
+            return Span(start, end)
+        if isinstance(anchor, int):
+            return Span(anchor + start, anchor + end)
+        base = anchor.args_offset
+        return anchor.logical_span(base + start, base + end)
+
+    def text(self, node) -> str:
+        return self.data[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass")
+
+    def build(self) -> ShellScript:
+        tree = _parser().parse(self.data)
+        root = tree.root_node
+        self._walk(root, None)
+        return ShellScript(self.source, self.commands, not root.has_error, self.origin)
+
+    def _walk(self, node, operator: str | None, in_pipeline: bool = False) -> str | None:
+        """Visit ``node``; returns the operator pending for the next command."""
+        kind = node.type
+        if kind == "command":
+            self._command(node, operator, in_pipeline)
+            return None
+        if kind == "redirected_statement":
+            body = node.child_by_field_name("body")
+            if body is not None:
+                self._walk(body, operator, in_pipeline)
+            return None
+        pending = operator
+        for child in node.children:
+            child_type = child.type
+            if child_type in OPERATORS:
+                pending = child_type
+                continue
+            if not child.is_named:
+                continue
+            result = self._walk(child, pending, in_pipeline or kind == "pipeline")
+            pending = result
+        return pending
+
+    def _command(self, node, operator: str | None, in_pipeline: bool) -> None:
+        words: list[Word] = []
+        assignments: list[str] = []
+        redirects: list[str] = []
+        for child in node.children:
+            child_type = child.type
+            if child_type == "variable_assignment":
+                assignments.append(self.text(child))
+            elif child_type == "command_name":
+                words.append(self._word(child.children[0] if child.children else child))
+            elif child_type in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
+                redirects.append(self.text(child))
+            elif child.is_named:
+                words.append(self._word(child))
+        self.commands.append(
+            ShellCommand(
+                words=words,
+                assignments=assignments,
+                span=self.span(node.start_byte, node.end_byte),
+                text=self.text(node),
+                operator=operator,
+                index=len(self.commands),
+                in_pipeline=in_pipeline,
+                redirects=redirects,
+            )
+        )
+        for child in node.children:
+            if child.type in ("command_substitution", "process_substitution"):
+                self._walk(child, None)
+
+    def _word(self, node) -> Word:
+        text = self.text(node)
+        value, literal = _unquote(node, text, self)
+        return Word(text, value, self.span(node.start_byte, node.end_byte), literal)
+
+
+def _unquote(node, text: str, builder: _Builder) -> tuple[str, bool]:
+    kind = node.type
+    if kind == "word":
+        return _unescape(text), "$" not in text and "`" not in text
+    if kind == "raw_string":
+        return text[1:-1], True
+    if kind == "string":
+        inner = [child for child in node.children if child.is_named]
+        if not inner or all(child.type == "string_content" for child in inner):
+            return _unescape_double(text[1:-1]), True
+        return text, False
+    if kind == "concatenation":
+        parts = [_unquote(child, builder.text(child), builder) for child in node.children]
+        return "".join(value for value, _ in parts), all(literal for _, literal in parts)
+    if kind == "number":
+        return text, True
+    return text, False
+
+
+def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+    out = []
+    index = 0
+    while index < len(text):
+        ch = text[index]
+        if ch == "\\" and index + 1 < len(text):
+            index += 1
+            ch = text[index]
+        out.append(ch)
+        index += 1
+    return "".join(out)
+
+
+def _unescape_double(text: str) -> str:
+    if "\\" not in text:
+        return text
+    out = []
+    index = 0
+    while index < len(text):
+        ch = text[index]
+        if ch == "\\" and index + 1 < len(text) and text[index + 1] in '$`"\\\n':
+            index += 1
+            ch = text[index]
+        out.append(ch)
+        index += 1
+    return "".join(out)
