@@ -1,0 +1,6 @@
+FROM golang:1.21
+ADD . /go/src/github.com/example/app
+WORKDIR /go/src/github.com/example/app
+RUN go get -d -v ./...
+RUN go install -v ./...
+CMD ["app"]
