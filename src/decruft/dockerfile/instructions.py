@@ -12,7 +12,7 @@ import re
 from enum import Enum
 
 from decruft.dockerfile.nodes import Dockerfile, Instruction
-from decruft.dockerfile.parser import parse_heredoc_word
+from decruft.dockerfile.parser import heredoc_word_or_none
 from decruft.errors import DockerfileSyntaxError
 
 
@@ -209,7 +209,7 @@ def _check_sources_and_dest(instruction: Instruction, args: list[str]) -> None:
             f"{instruction.keyword} requires at least two arguments, but only one was provided. "
             "Destination could not be determined."
         )
-    if not instruction.is_json and parse_heredoc_word(args[-1]) is not None:
+    if not instruction.is_json and heredoc_word_or_none(args[-1]) is not None:
         raise _Problem(f"{instruction.keyword} cannot accept a heredoc as a destination")
 
 

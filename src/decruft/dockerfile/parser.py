@@ -134,6 +134,7 @@ class _Parser:
                     f"line {first_index + 1}: empty continuation line (BuildKit warns; "
                     "a future release will make it an error)"
                 )
+            dockerfile.escape = escape  # argument parsers read it (ENV/LABEL/ARG words)
             instruction = self._instruction(dockerfile, line, segments, first_index, index)
             if _may_have_heredocs(instruction, line):
                 index = self._read_heredocs(instruction, line, first_index, index)
@@ -583,6 +584,14 @@ def heredocs_from_line(line: str) -> list[tuple[str, int, bool, bool]]:
         if heredoc is not None:
             found.append(heredoc)
     return found
+
+
+def heredoc_word_or_none(word: str) -> tuple[str, int, bool, bool] | None:
+    """BuildKit's MustParseHeredoc: like parse_heredoc_word, errors mean "not a heredoc"."""
+    try:
+        return parse_heredoc_word(word)
+    except ExpansionError:
+        return None
 
 
 def parse_heredoc_word(word: str) -> tuple[str, int, bool, bool] | None:
