@@ -14,6 +14,10 @@ plus the real-world files, written to a working directory (default
 ``$TMPDIR/decruft-fuzz-corpus``, or ``--corpus DIR``) that libFuzzer extends with
 new coverage.  A crash leaves ``crash-<sha1>`` in the current directory; copy it
 to tests/corpus/crashes/ (tests/test_roundtrip.py replays that folder).
+
+``--keep-going DIR`` records the first input of each distinct failure (exception
+type + raising line) in DIR and carries on, so a long run can count executions and
+collect every bug at once instead of stopping at the first.
 """
 
 from __future__ import annotations
@@ -33,7 +37,33 @@ with atheris.instrument_imports(include=["decruft"]):
     from decruft.errors import DockerfileSyntaxError
 
 
+KEEP_GOING: Path | None = None  # --keep-going DIR: record distinct failures, do not stop
+SEEN: set[str] = set()
+
+
 def test_one_input(data: bytes) -> None:
+    if KEEP_GOING is None:
+        check(data)
+        return
+    try:
+        check(data)
+    except Exception as exc:  # noqa: BLE001 - recorded, one file per distinct failure
+        import hashlib
+        import traceback
+
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+        signature = f"{type(exc).__name__}@{where}"
+        if signature not in SEEN:
+            SEEN.add(signature)
+            KEEP_GOING.mkdir(parents=True, exist_ok=True)
+            name = f"crash-{signature.replace(':', '-').replace('@', '-')}-{hashlib.sha1(data).hexdigest()[:12]}"
+            (KEEP_GOING / name).write_bytes(data)
+            print(f"\n=== new failure {signature}: {exc!r}\n    input saved as {KEEP_GOING / name}",
+                  file=sys.stderr, flush=True)
+
+
+def check(data: bytes) -> None:
     try:
         df = decruft.parse(data)
     except DockerfileSyntaxError as exc:
@@ -72,6 +102,11 @@ def main() -> None:
     if "--corpus" in argv:
         i = argv.index("--corpus")
         corpus_dir = Path(argv[i + 1])
+        del argv[i : i + 2]
+    global KEEP_GOING
+    if "--keep-going" in argv:
+        i = argv.index("--keep-going")
+        KEEP_GOING = Path(argv[i + 1])
         del argv[i : i + 2]
     if not any(corpus_dir.glob("seed-*")):
         n = write_seeds(corpus_dir)

@@ -95,6 +95,11 @@ PENDING_FIXES: dict[str, str] = {
         "string into U+FFFD; decruft keeps a lone surrogate / surrogate-escaped byte."
     ),
     "directive-unicode-space": KNOWN_DIFFERENCES["directive-unicode-space"],
+    "heredoc-dest-lexer-error": (
+        "COPY/ADD's heredoc-as-destination check must ignore shell-lexer errors like BuildKit's "
+        "MustParseHeredoc: `COPY x <<${a.}` / `COPY x <<\"` raise ExpansionError (not even "
+        "DockerfileSyntaxError) from decruft; BuildKit accepts them."
+    ),
     "onbuild-unknown-trigger": (
         "BuildKit accepts `ONBUILD FOO x` (the trigger is only parsed when a child image builds); "
         "decruft rejects it as an unknown instruction."
@@ -114,8 +119,9 @@ def pending_fix_for(data: bytes) -> str | None:
         r"(?im)^\s*(?:onbuild\s+)?(?:env|label)\s[^\n]*`", text
     ):
         return "env-label-escape"
+    joined = re.sub(r"[\\`][ \t]*\r*\n", "", text)  # crude: continuation lines joined
     for m in re.finditer(r"(?im)^\s*(?:onbuild\s+)?(?:run|cmd|entrypoint|shell|add|copy|volume|healthcheck)\b"
-                         r"[^\n\[]*?(\[[^\n]*)$", text):
+                         r"[^\n\[]*?(\[[^\n]*)$", joined):
         candidate = m.group(1)
         try:
             _, end = json.JSONDecoder().raw_decode(candidate)
@@ -425,6 +431,12 @@ EDGE_CASES: list[Edge] = [
     Edge("heredoc-dash-only", "FROM a\nRUN <<-\nx\n", REJECTED),
     Edge("heredoc-triple-angle", "FROM a\nRUN <<<EOF\nx\n", REJECTED),
     Edge("heredoc-as-copy-destination", "FROM a\nCOPY a <<EOF\nx\nEOF\n", REJECTED),
+    Edge("copy-destination-bad-substitution", "FROM a\nCOPY x <<${a.}\n", AGREE,
+         "not a heredoc: the lexer error is ignored", pending="heredoc-dest-lexer-error"),
+    Edge("copy-destination-open-quote", "FROM a\nCOPY x <<\"\n", AGREE, pending="heredoc-dest-lexer-error"),
+    Edge("add-destination-open-quote", "FROM a\nADD x <<'\n", AGREE, pending="heredoc-dest-lexer-error"),
+    Edge("run-heredoc-bad-substitution", "FROM a\nRUN <<${a.}\nx\n", REJECTED,
+         "whole-line lexing fails, so no heredoc: `x` is an instruction"),
     # ---- JSON / shell form
     Edge("json-invalid-falls-back", "FROM a\nCMD [\"a\", 'b']\n", AGREE),
     Edge("json-trailing-comma", "FROM a\nCMD [\"a\",]\n", AGREE),
@@ -632,7 +644,7 @@ def dockerfileish(draw) -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(dockerfileish())
 def test_differential_token_soup(data: bytes):
     """BuildKit parser error => decruft error; decruft parses => all fields match BuildKit."""
