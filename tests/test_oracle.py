@@ -82,10 +82,6 @@ KNOWN_DIFFERENCES: dict[str, str] = {
 # Parser bugs reported to the lead, not yet fixed.  A test that hits one is an xfail
 # (strict: it turns red once the bug is fixed, so the entry gets removed).
 PENDING_FIXES: dict[str, str] = {
-    "env-label-escape": (
-        "ENV/LABEL word splitting (BuildKit parseWords) must use the file's escape token; with "
-        "`# escape=\\`` decruft splits `ENV A=b\\` c` into two words and raises \"can't find =\"."
-    ),
     "json-trailing-text": (
         "BuildKit parses exec form with json.NewDecoder(...).Decode, which ignores text after the "
         "array: `CMD [\"a\"] b` is JSON [\"a\"]; decruft treats it as shell form."
@@ -95,11 +91,6 @@ PENDING_FIXES: dict[str, str] = {
         "string into U+FFFD; decruft keeps a lone surrogate / surrogate-escaped byte."
     ),
     "directive-unicode-space": KNOWN_DIFFERENCES["directive-unicode-space"],
-    "heredoc-dest-lexer-error": (
-        "COPY/ADD's heredoc-as-destination check must ignore shell-lexer errors like BuildKit's "
-        "MustParseHeredoc: `COPY x <<${a.}` / `COPY x <<\"` raise ExpansionError (not even "
-        "DockerfileSyntaxError) from decruft; BuildKit accepts them."
-    ),
     "onbuild-unknown-trigger": (
         "BuildKit accepts `ONBUILD FOO x` (the trigger is only parsed when a child image builds); "
         "decruft rejects it as an unknown instruction."
@@ -115,10 +106,6 @@ def pending_fix_for(data: bytes) -> str | None:
     """The PENDING_FIXES key an input runs into, if any (cheap textual predicates)."""
     text = data.decode("utf-8", "surrogateescape")
     head = text[:2000]
-    if re.search(r"(?im)\A(?:\ufeff)?(?:[ \t]*#[^\n]*\n)*?[ \t]*#\s*escape\s*=\s*`", head) and re.search(
-        r"(?im)^\s*(?:onbuild\s+)?(?:env|label)\s[^\n]*`", text
-    ):
-        return "env-label-escape"
     joined = re.sub(r"[\\`][ \t]*\r*\n", "", text)  # crude: continuation lines joined
     for m in re.finditer(r"(?im)^\s*(?:onbuild\s+)?(?:run|cmd|entrypoint|shell|add|copy|volume|healthcheck)\b"
                          r"[^\n\[]*?(\[[^\n]*)$", joined):
@@ -338,9 +325,9 @@ EDGE_CASES: list[Edge] = [
     Edge("backtick-escape-continuation", "# escape=`\nFROM a\nRUN a `\n b\n", AGREE),
     Edge("backtick-escape-backslash-literal", "# escape=`\nFROM a\nRUN a \\\nRUN b\n", AGREE),
     Edge("backtick-escape-env-words", "# escape=`\nFROM a\nENV A=b` c\n", AGREE,
-         "parseWords uses the escape token", pending="env-label-escape"),
+         "parseWords uses the escape token"),
     Edge("backtick-escape-label-words", "# escape=`\nFROM a\nLABEL x=a` b\n", AGREE,
-         pending="env-label-escape"),
+         ),
     Edge("backtick-escape-arg-words", "# escape=`\nFROM a\nARG x=a` b\n", AGREE),
     # ---- directives
     Edge("directive-after-blank-line", "\n# escape=`\nFROM a\nRUN a `\nb\n", REJECTED,
@@ -432,9 +419,9 @@ EDGE_CASES: list[Edge] = [
     Edge("heredoc-triple-angle", "FROM a\nRUN <<<EOF\nx\n", REJECTED),
     Edge("heredoc-as-copy-destination", "FROM a\nCOPY a <<EOF\nx\nEOF\n", REJECTED),
     Edge("copy-destination-bad-substitution", "FROM a\nCOPY x <<${a.}\n", AGREE,
-         "not a heredoc: the lexer error is ignored", pending="heredoc-dest-lexer-error"),
-    Edge("copy-destination-open-quote", "FROM a\nCOPY x <<\"\n", AGREE, pending="heredoc-dest-lexer-error"),
-    Edge("add-destination-open-quote", "FROM a\nADD x <<'\n", AGREE, pending="heredoc-dest-lexer-error"),
+         "not a heredoc: the lexer error is ignored"),
+    Edge("copy-destination-open-quote", "FROM a\nCOPY x <<\"\n", AGREE),
+    Edge("add-destination-open-quote", "FROM a\nADD x <<'\n", AGREE),
     Edge("run-heredoc-bad-substitution", "FROM a\nRUN <<${a.}\nx\n", REJECTED,
          "whole-line lexing fails, so no heredoc: `x` is an instruction"),
     # ---- JSON / shell form

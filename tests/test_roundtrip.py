@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import importlib.util
-import re
 import sys
 from pathlib import Path
 
@@ -52,12 +51,7 @@ def parse_or_syntax_error(data: bytes | str):
 
 @pytest.mark.parametrize("data", [pytest.param(d, id=n) for n, d in CORPUS])
 def test_corpus_roundtrips_bytes(data: bytes):
-    try:
-        df = decruft.parse(data)
-    except DockerfileSyntaxError as exc:
-        if re.search(rb"(?im)^(?:\xef\xbb\xbf)?\s*#\s*escape\s*=\s*`", data[:400]):
-            pytest.xfail(f"ENV/LABEL ignore the backtick escape (reported): {exc}")
-        raise
+    df = decruft.parse(data)
     assert df.to_bytes() == data
     assert str(df).encode("utf-8", "surrogateescape") == data
 
@@ -88,13 +82,7 @@ def test_instruction_sources_tile_the_file(data: bytes):
 
 
 # Crash reproducers the lead has not fixed yet (xfail, strict: remove once fixed).
-OPEN_CRASHES = {
-    "copy-dest-heredoc-bad-substitution.Dockerfile",
-    "copy-dest-heredoc-unterminated-double-quote.Dockerfile",
-    "add-dest-heredoc-unterminated-single-quote.Dockerfile",
-    "onbuild-copy-dest-heredoc-bad-substitution.Dockerfile",
-    "fuzz-raw-crash-b1e822cb9233",
-}
+OPEN_CRASHES: set[str] = set()  # all fixed in d89f18d
 
 
 def _crash_params():
