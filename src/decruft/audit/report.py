@@ -246,8 +246,8 @@ def to_github(result: AuditResult) -> list[str]:
 
 # ---------------------------------------------------------------------- human output
 def print_text(result: AuditResult, console: Console | None = None) -> None:
-    console = console or Console(highlight=False, soft_wrap=False)
-    err = Console(stderr=True, highlight=False)
+    console = console or Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     for text in result.input_errors:
         err.print(f"[bold red]error:[/] {escape(text)}")
     for file in result.files:
