@@ -168,3 +168,65 @@ def rules_command(code: str | None, output_format: str) -> None:
 
 
 __all__ = ["main", "InputError"]
+
+
+@main.command("fix")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff and change nothing.")
+@click.option("--unsafe", is_flag=True, help="Also apply fixes that may change behaviour.")
+@click.option("--select", default=None, help="Only fix these rule codes (comma-separated).")
+@click.option("--ignore", default=None, help="Do not fix these rule codes (comma-separated).")
+@click.option("--no-backup", is_flag=True, help="Do not keep the original as <file>.orig.")
+@click.option("--context", "context", default=None, help="Build context (default: the Dockerfile's directory).")
+@click.option("--target", default=None, help="Stage the build would stop at.")
+@click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE")
+def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, target, build_args) -> None:
+    """Rewrite Dockerfiles (and .dockerignore) with the audit's fixes.
+
+    Safe fixes only, unless --unsafe.  Everything a fix does not touch stays
+    byte-identical; the original is kept as <file>.orig unless --no-backup.
+    """
+    from pathlib import Path
+
+    from decruft.fix import FixError, FixOptions, fix_file
+
+    files, input_errors = expand_inputs(list(paths))
+    console = Console(highlight=False, soft_wrap=True)
+    err = _stderr()
+    status = EXIT_OK
+    for text in input_errors:
+        err.print(f"[bold red]error:[/] {text}")
+        status = EXIT_USAGE
+    for name in files:
+        if name == "-":
+            err.print("[bold red]error:[/] fix needs a file, not stdin (use `decruft audit -`)")
+            status = EXIT_USAGE
+            continue
+        options = FixOptions(
+            unsafe=unsafe,
+            select=_codes(select),
+            ignore=_codes(ignore),
+            target=target,
+            build_args=_build_args(build_args),
+            context=Path(context) if context else None,
+        )
+        try:
+            result = fix_file(Path(name), options, write=not show_diff, backup=not no_backup)
+        except FixError as exc:
+            err.print(f"[bold red]error:[/] {exc}")
+            status = EXIT_USAGE
+            continue
+        if show_diff:
+            click.echo(result.diff(), nl=False)
+            continue
+        if not result.changed:
+            console.print(f"{name}: nothing to fix")
+        for applied in result.applied:
+            target_file = applied.file or name
+            console.print(f"{target_file}:{applied.line}: fixed {applied.code} ({applied.applicability.value}): {applied.description}")
+        for finding, reason in result.rejected:
+            console.print(f"{name}:{finding.line}: [yellow]not fixed[/] {finding.code}: {reason}")
+        left = [f for f in result.remaining if f.fix is None or not f.fix.edits]
+        if left:
+            console.print(f"{name}: {len(left)} finding(s) need a manual change (see `decruft audit {name}`)")
+    sys.exit(status)
