@@ -1,12 +1,12 @@
-"""The part of Go's regular-expression syntax (RE2) that BuildKit's patterns reach, for Python.
+r"""The part of Go's regular-expression syntax (RE2) that BuildKit's patterns reach, for Python.
 
 BuildKit turns a ``.dockerignore`` pattern into a Go regular expression by gluing pieces of
 the pattern into a string (see ``dockerignore.buildkit_regex_source``) and handing it to Go's
-``regexp.Compile``. The pattern's ``[...]`` classes and ``\\x`` escapes reach that compiler
-unchanged, so Go's rules decide what they mean: ``\\d`` is a digit class, ``[[:alpha:]]`` a
-POSIX class, ``\\Q...\\E`` quotes text, ``[z-a]`` is an error. Python's ``re`` reads several of
+``regexp.Compile``. The pattern's ``[...]`` classes and ``\x`` escapes reach that compiler
+unchanged, so Go's rules decide what they mean: ``\d`` is a digit class, ``[[:alpha:]]`` a
+POSIX class, ``\Q...\E`` quotes text, ``[z-a]`` is an error. Python's ``re`` reads several of
 these differently (``[[:alpha:]]`` is a set plus a literal ``]``, ``$`` also matches before a
-final newline, ``\\d`` is Unicode-aware), so we parse the Go syntax ourselves into a tiny tree
+final newline, ``\d`` is Unicode-aware), so we parse the Go syntax ourselves into a tiny tree
 and emit an equivalent Python expression.
 
 Go's engine runs in linear time; Python's backtracks. Expressions with several unbounded

@@ -313,7 +313,7 @@ class ContextWalker:
         top = parent.top or entry.name
         excluded, info = False, None
         if self.matcher is not None:
-            excluded, info = self.matcher.matches_using_parent_results(rel, parent.info)
+            excluded, info = self._match(rel, parent.info)
         if not excluded:
             sent = self._emit_parents(stack)
             sent.append(self._sent(rel, kind, size, entry, info, top))
@@ -333,6 +333,19 @@ class ContextWalker:
         if tree is not parent.acc:
             self._push_tree(tree)
         return None, None
+
+    def _match(self, rel: str, parent_info: MatchInfo | None) -> tuple[bool, MatchInfo]:
+        """The walker's decision; a pattern Go cannot compile fails the build when reached."""
+        matcher = self.matcher
+        assert matcher is not None
+        while True:
+            try:
+                return matcher.matches_using_parent_results(rel, parent_info)
+            except DockerignoreError as error:
+                self.warnings.append(ScanWarning(rel, str(error), error.fails_build))
+                for pattern in matcher.patterns:
+                    if pattern.deferred_error is error:
+                        pattern.disable()
 
     def _enter(self, stack, rel, entry, info, top, info_stat) -> _Frame | None:
         """A frame for a directory to descend into, unless that would loop or go too deep."""
