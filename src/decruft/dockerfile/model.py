@@ -165,7 +165,8 @@ class Model:
                         args[definition.name] = value
             elif keyword == "ENV":
                 self._apply_env(instruction, args, env)
-            self._collect_dependencies(current, instruction, {**args, **env})
+            if keyword == "COPY" or (keyword == "RUN" and instruction.flags):
+                self._collect_dependencies(current, instruction, {**args, **env})
         self.meta_values = meta_values
 
     def _new_stage(self, instruction: Instruction, meta_values: dict[str, str]) -> Stage:
