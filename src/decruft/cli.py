@@ -134,6 +134,7 @@ def audit_command(paths, output_format, context, target, build_args, select, ign
     from decruft.audit.report import render
 
     files, input_errors = expand_inputs(list(paths))
+    files = list(dict.fromkeys(files))  # `decruft audit . Dockerfile` audits ./Dockerfile once
     options = AuditOptions(
         context=context,
         target=target,

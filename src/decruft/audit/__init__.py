@@ -7,7 +7,7 @@ bytes, :func:`audit_files` for paths (what the CLI calls).
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from decruft.audit.config import AuditConfig, find_config, load_config
@@ -78,6 +78,9 @@ def _effective_config(options: AuditOptions, near: Path | None) -> AuditConfig:
     config = options.config
     if config is None:
         config = load_config(find_config(near or Path.cwd()))
+    else:
+        # Never mutate the caller's object: audit_files applies the options once per file.
+        config = replace(config, ignore=list(config.ignore), severity=dict(config.severity))
     if options.select is not None:
         config.select = list(options.select)
     if options.ignore:

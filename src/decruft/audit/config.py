@@ -68,6 +68,8 @@ def load_config(path: Path | None) -> AuditConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     table = data if path.name == ".decruft.toml" else data.get("tool", {}).get("decruft", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.decruft] must be a table")
     return parse_config(table, str(path))
 
 
@@ -81,7 +83,10 @@ def parse_config(table: dict, source: str | None = None) -> AuditConfig:
         config.select = _codes(table["select"], "select", source)
     if "ignore" in table:
         config.ignore = _codes(table["ignore"], "ignore", source)
-    for code, level in dict(table.get("severity", {})).items():
+    severities = table.get("severity", {})
+    if not isinstance(severities, dict):
+        raise ConfigError(f"{source}: severity must be a table of rule code = error|warning|info")
+    for code, level in severities.items():
         try:
             config.severity[code.upper()] = Severity(str(level).lower())
         except ValueError:

@@ -20,6 +20,8 @@ _PRAGMA = re.compile(
     r"#\s*(decruft|hadolint)\s*:?\s*(global\s+)?ignore\s*=\s*([A-Za-z0-9_,\s]+)", re.IGNORECASE
 )
 
+_MENTION = re.compile(r"decruft|hadolint", re.IGNORECASE)
+
 
 @dataclass(slots=True)
 class Suppressions:
@@ -42,7 +44,7 @@ def _codes(tool: str, text: str, hadolint_map: dict[str, set[str]]) -> set[str]:
 
 def collect(dockerfile: Dockerfile) -> Suppressions:
     result = Suppressions()
-    if "decruft" not in dockerfile.text and "hadolint" not in dockerfile.text:
+    if _MENTION.search(dockerfile.text) is None:  # fast path; pragmas are case-insensitive
         return result
     hadolint_map = hadolint_equivalents()
     instruction_lines = sorted(ins.start_line for ins in dockerfile.instructions)

@@ -14,13 +14,18 @@ JSON schema (``schema_version`` 1)::
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import sys
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from decruft import __version__
 from decruft.audit import AuditResult
@@ -112,7 +117,7 @@ def _rule_metadata(code: str) -> dict[str, Any]:
         "fullDescription": {"text": registered.why},
         "help": {"text": help_text, "markdown": _rule_markdown(registered)},
         "defaultConfiguration": {"level": _SARIF_LEVEL[registered.severity]},
-        "properties": {"tags": [registered.category, "docker"], "decruft-name": registered.name},
+        "properties": {"tags": list(dict.fromkeys([registered.category, "docker"])), "decruft-name": registered.name},
     }
 
 
@@ -132,13 +137,19 @@ def to_sarif(result: AuditResult) -> dict[str, Any]:
     codes = sorted({f.code for f in result.findings} | {r.code for r in all_rules()})
     index = {code: position for position, code in enumerate(codes)}
     results = []
+    fingerprints = _Fingerprints()
     for finding in result.findings:
+        # SARIF (and GitHub code scanning) need 1-based lines and columns.
+        start_line = max(finding.line, 1)
+        end_line = max(finding.end_line, start_line)
         region = {
-            "startLine": finding.line,
-            "startColumn": finding.column,
-            "endLine": finding.end_line,
-            "endColumn": finding.end_column,
+            "startLine": start_line,
+            "startColumn": max(finding.column, 1),
+            "endLine": end_line,
+            "endColumn": max(finding.end_column, 1),
         }
+        if end_line == start_line and region["endColumn"] < region["startColumn"]:
+            region["endColumn"] = region["startColumn"]
         message = finding.message
         if finding.stake is not None:
             message += f" (at stake: {finding.stake.describe()})"
@@ -155,6 +166,7 @@ def to_sarif(result: AuditResult) -> dict[str, Any]:
                     }
                 }
             ],
+            "partialFingerprints": {FINGERPRINT_KEY: fingerprints.of(finding)},
             "properties": {"stage": finding.stage, "notes": finding.notes},
         }
         if finding.fix is not None and finding.fix.edits and finding.fix.file is None:
@@ -212,9 +224,50 @@ def to_sarif(result: AuditResult) -> dict[str, Any]:
 
 
 def _uri(path: str | None) -> str:
+    """A valid URI reference for a path: relative paths percent-encoded, absolute ones as file:// URIs."""
     if not path or path == "-":
         return "stdin"
-    return path.replace("\\", "/").removeprefix("./")
+    posix = path.replace("\\", "/")
+    while posix.startswith("./"):
+        posix = posix[2:]
+    if Path(path).is_absolute() or posix.startswith("/"):
+        return Path(path).as_uri() if Path(path).is_absolute() else "file://" + quote(posix)
+    return quote(posix, safe="/")
+
+
+FINGERPRINT_KEY = "decruftFindingHash/v1"
+
+
+class _Fingerprints:
+    """Stable ids for ``partialFingerprints``: rule, file and the flagged source text.
+
+    Line numbers are left out so that an alert survives edits above it; identical
+    findings in one file are told apart by their order.  Without the source (stdin)
+    the message with digits masked stands in for the text.
+    """
+
+    def __init__(self) -> None:
+        self._lines: dict[str, list[str]] = {}
+        self._seen: dict[str, int] = {}
+
+    def _source(self, path: str | None) -> list[str]:
+        if not path or path == "-":
+            return []
+        if path not in self._lines:
+            self._lines[path] = _read_lines(path)
+        return self._lines[path]
+
+    def of(self, finding: Finding) -> str:
+        lines = self._source(finding.file)
+        if lines and 1 <= finding.line <= len(lines):
+            last = min(max(finding.end_line, finding.line), len(lines))
+            text = " ".join(" ".join(lines[number - 1].split()) for number in range(finding.line, last + 1))
+        else:
+            text = re.sub(r"\d+", "#", finding.message)
+        key = "\0".join((finding.code, _uri(finding.file), text))
+        occurrence = self._seen.get(key, 0)
+        self._seen[key] = occurrence + 1
+        return hashlib.sha256(f"{key}\0{occurrence}".encode()).hexdigest()[:32] + f":{occurrence + 1}"
 
 
 # ---------------------------------------------------------------------- GitHub annotations
@@ -275,12 +328,16 @@ def print_text(result: AuditResult, console: Console | None = None) -> None:
 
 
 def _source_lines(file) -> list[str]:
+    return _read_lines(file.path)
+
+
+def _read_lines(path: str | None) -> list[str]:
     from decruft.files import read_source
 
-    if file.path == "-":
+    if not path or path == "-":
         return []
     try:
-        return read_source(file.path).data.decode("utf-8", "replace").splitlines()
+        return read_source(path).data.decode("utf-8", "replace").splitlines()
     except DecruftError:
         return []
 
@@ -292,14 +349,15 @@ def _print_finding(console: Console, finding: Finding, lines: list[str]) -> None
         f"  [bold]{finding.line}:{finding.column}[/] [{style}]{finding.severity.value}[/] "
         f"[bold]{finding.code}[/] {escape(finding.name)}{stage}"
     )
-    console.print(f"    {escape(finding.message)}")
+    console.print(Text(f"    {finding.message}"))
     if finding.stake is not None:
         console.print(f"    [magenta]at stake:[/] {escape(finding.stake.describe())}")
     if lines and 1 <= finding.line <= len(lines):
         last = min(finding.end_line, finding.line + 3, len(lines))
         for number in range(finding.line, last + 1):
             text = lines[number - 1]
-            console.print(f"    [dim]{number:>4} |[/] {escape(text)}")
+            # Text, not markup: rich's escape() doubles a trailing backslash (every continued line).
+            console.print(Text.assemble((f"    {number:>4} |", "dim"), " ", text))
             start = finding.column if number == finding.line else 1
             end = finding.end_column if number == finding.end_line else len(text) + 1
             if end > start and number in (finding.line, finding.end_line):
