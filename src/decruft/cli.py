@@ -231,3 +231,9 @@ def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, ta
         if left:
             console.print(f"{name}: {len(left)} finding(s) need a manual change (see `decruft audit {name}`)")
     sys.exit(status)
+
+
+from decruft.image.cli import diff_command, inspect_command  # noqa: E402
+
+main.add_command(inspect_command)
+main.add_command(diff_command)

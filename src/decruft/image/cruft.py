@@ -1,0 +1,416 @@
+"""Cruft classes of a final image filesystem: what it ships that it does not need to run.
+
+The classes live in ``decruft/data/cruft_classes.toml`` (a data table; this module only reads
+it).  Each visible non-directory path belongs to at most one class: the first pattern that
+matches, in table order (class order, then pattern order), wins; a class's ``exclude``
+patterns hand the path on to the following classes.  Bytes are regular-file bytes; symlinks
+and hard links count as files with 0 bytes.
+
+Pattern syntax (paths are relative to ``/``, no leading slash): ``*`` and ``?`` never cross
+``/``; ``**`` is any number of whole components (``**/x`` matches ``x`` and ``a/b/x``; a
+trailing ``/**`` means "everything below"); ``[...]`` is a character class (``[!...]``
+negates); ``{a,b}`` alternatives (not nested).
+
+Matching is done per directory where possible (a ``dir/**`` pattern depends only on the
+parent directory, memoised) and per basename for ``**/name`` patterns, so a 200,000-file
+image classifies in well under a second.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from decruft.image.model import EntryType
+
+if TYPE_CHECKING:
+    from decruft.image.analysis import FinalFile
+
+_GLOB_CHARS = frozenset("*?[{")
+CATEGORIES = (
+    "secret",
+    "package-manager",
+    "vcs",
+    "tests",
+    "bytecode",
+    "docs",
+    "toolchain",
+    "dev-files",
+    "logs",
+    "temp",
+    "context-junk",
+)
+
+
+@dataclass(frozen=True)
+class CruftClass:
+    id: str
+    title: str
+    category: str
+    why: str
+    fix: str
+    paths: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    informational: bool = False  # reported, never counted in the cruft total
+
+
+@dataclass
+class CruftTable:
+    classes: list[CruftClass]
+
+    def __post_init__(self) -> None:
+        self._matcher = _Matcher(self.classes)
+
+    def class_of(self, path: str) -> CruftClass | None:
+        found = self._matcher.match(path)
+        return None if found is None else self.classes[found[0]]
+
+    def match(self, path: str) -> tuple[int, str] | None:
+        """(class index, directory matched by a ``dir/**`` pattern, or "" for file patterns)."""
+        return self._matcher.match(path)
+
+    def get(self, class_id: str) -> CruftClass | None:
+        return next((c for c in self.classes if c.id == class_id), None)
+
+
+@dataclass
+class CruftClassResult:
+    cls: CruftClass
+    bytes: int = 0
+    files: int = 0
+    roots: dict[str, list[int]] = field(default_factory=dict)  # top path -> [bytes, files]
+    largest: list[tuple[int, str]] = field(default_factory=list)  # (bytes, path), unsorted pool
+
+    def top_roots(self, limit: int = 10) -> list[tuple[str, int, int]]:
+        items = sorted(self.roots.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
+        return [(path, values[0], values[1]) for path, values in items[:limit]]
+
+    def top_files(self, limit: int = 10) -> list[tuple[str, int]]:
+        return [(path, size) for size, path in sorted(self.largest, key=lambda x: (-x[0], x[1]))[:limit]]
+
+
+@dataclass
+class CruftReport:
+    results: list[CruftClassResult]  # only classes with at least one path, largest first
+
+    @property
+    def bytes(self) -> int:
+        return sum(r.bytes for r in self.results if not r.cls.informational)
+
+    @property
+    def files(self) -> int:
+        return sum(r.files for r in self.results if not r.cls.informational)
+
+    def get(self, class_id: str) -> CruftClassResult | None:
+        return next((r for r in self.results if r.cls.id == class_id), None)
+
+    def bytes_of(self, name: str) -> int:
+        """Bytes of a class id or of a whole category (0 when absent)."""
+        total = 0
+        for result in self.results:
+            if result.cls.id == name or (result.cls.category == name and not result.cls.informational):
+                total += result.bytes
+        return total
+
+    def by_category(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for result in self.results:
+            if not result.cls.informational:
+                totals[result.cls.category] = totals.get(result.cls.category, 0) + result.bytes
+        return totals
+
+
+# --------------------------------------------------------------------------- table loading
+
+
+def load_table(path: str | Path | None = None) -> CruftTable:
+    if path is None:
+        return _default_table()
+    return _parse_table(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+@lru_cache(maxsize=1)
+def _default_table() -> CruftTable:
+    text = resources.files("decruft.data").joinpath("cruft_classes.toml").read_text(encoding="utf-8")
+    return _parse_table(text, "cruft_classes.toml")
+
+
+def _parse_table(text: str, name: str) -> CruftTable:
+    data = tomllib.loads(text)
+    classes = []
+    seen: set[str] = set()
+    for row in data.get("class", []):
+        try:
+            cls = CruftClass(
+                id=row["id"],
+                title=row["title"],
+                category=row["category"],
+                why=row.get("why", ""),
+                fix=row.get("fix", ""),
+                paths=tuple(row["paths"]),
+                exclude=tuple(row.get("exclude", ())),
+                informational=bool(row.get("informational", False)),
+            )
+        except KeyError as exc:
+            raise ValueError(f"{name}: class {row.get('id', '?')!r} lacks {exc}") from None
+        if cls.id in seen:
+            raise ValueError(f"{name}: duplicate class id {cls.id!r}")
+        seen.add(cls.id)
+        for pattern in cls.paths + cls.exclude:
+            glob_to_regex(pattern)  # validates
+        classes.append(cls)
+    return CruftTable(classes)
+
+
+# --------------------------------------------------------------------------- globs
+
+
+def glob_to_regex(pattern: str) -> str:
+    """Regex source (for fullmatch) of a path glob; see the module docstring."""
+    pattern = pattern.strip("/")
+    parts = pattern.split("/")
+    out: list[str] = []
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            if last:
+                out.append(".*" if index == 0 else "(?:/.*)?")
+                # "a/**" also matches "a" itself when used directly; callers use heads instead
+            else:
+                out.append("(?:[^/]+/)*" if index == 0 else "/(?:[^/]+/)*")
+            continue
+        prefix = "" if index == 0 or parts[index - 1] == "**" else "/"
+        out.append(prefix + _component(part, pattern))
+    return "".join(out)
+
+
+def _component(part: str, pattern: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(part):
+        char = part[i]
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = part.find("]", i + 2)
+            if end < 0:
+                raise ValueError(f"unclosed [ in {pattern!r}")
+            body = part[i + 1 : end]
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = end
+        elif char == "{":
+            end = part.find("}", i)
+            if end < 0:
+                raise ValueError(f"unclosed {{ in {pattern!r}")
+            options = part[i + 1 : end].split(",")
+            out.append("(?:" + "|".join(_component(option, pattern) for option in options) + ")")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def _is_literal(text: str) -> bool:
+    return not any(char in _GLOB_CHARS for char in text)
+
+
+class _Matcher:
+    """First-match-wins over all (class, pattern) pairs, computed in three cheap parts.
+
+    * directory patterns (``HEAD/**``): the file's parent directory or one of its ancestors
+      fully matches HEAD; memoised per directory as the smallest pattern index;
+    * basename patterns (``**/GLOB`` without ``/``): the basename matches GLOB;
+    * other file patterns: the full path matches.
+    The winner is the smallest pattern index; its class's excludes may pass the path on.
+    """
+
+    def __init__(self, classes: Sequence[CruftClass]) -> None:
+        self.classes = classes
+        self.pattern_class: list[int] = []
+        dir_literal: dict[str, int] = {}  # "a/b" -> index (anchored literal heads)
+        dir_suffix: dict[str, int] = {}  # "**/x/y" literal -> index (component-aligned suffix)
+        dir_regex: list[tuple[int, re.Pattern[str]]] = []
+        base_literal: dict[str, int] = {}
+        base_regex: list[tuple[int, re.Pattern[str]]] = []
+        path_regex: list[tuple[int, re.Pattern[str]]] = []
+        for class_index, cls in enumerate(classes):
+            for pattern in cls.paths:
+                index = len(self.pattern_class)
+                self.pattern_class.append(class_index)
+                pattern = pattern.strip("/")
+                if pattern.endswith("/**") and pattern != "**/**":
+                    head = pattern[:-3]
+                    if _is_literal(head):
+                        dir_literal.setdefault(head, index)
+                    elif head.startswith("**/") and _is_literal(head[3:]):
+                        dir_suffix.setdefault(head[3:], index)
+                    else:
+                        dir_regex.append((index, re.compile(glob_to_regex(head))))
+                elif pattern.startswith("**/") and "/" not in pattern[3:] and pattern[3:] != "**":
+                    base = pattern[3:]
+                    if _is_literal(base):
+                        base_literal.setdefault(base, index)
+                    else:
+                        base_regex.append((index, re.compile(_component(base, pattern))))
+                else:
+                    path_regex.append((index, re.compile(glob_to_regex(pattern))))
+        self.dir_literal = dir_literal
+        self.dir_suffix = dir_suffix
+        self.dir_regex = dir_regex
+        self.base_literal = base_literal
+        self.base_regex = _combine(base_regex)
+        self.path_regex = _combine(path_regex)
+        self.excludes = [
+            re.compile("|".join(f"(?:{glob_to_regex(p)})" for p in cls.exclude)) if cls.exclude else None
+            for cls in classes
+        ]
+        self._dir_memo: dict[str, tuple[int, str] | None] = {}
+        self._suffix_max_parts = max((s.count("/") + 1 for s in dir_suffix), default=0)
+
+    def _own_dir_match(self, directory: str) -> int | None:
+        best = self.dir_literal.get(directory)
+        if self.dir_suffix:
+            parts = directory.split("/")
+            for count in range(1, min(len(parts), self._suffix_max_parts) + 1):
+                found = self.dir_suffix.get("/".join(parts[-count:]))
+                if found is not None and (best is None or found < best):
+                    best = found
+        for index, regex in self.dir_regex:
+            if best is not None and index > best:
+                break
+            if regex.fullmatch(directory):
+                best = index
+                break
+        return best
+
+    def dir_match(self, directory: str) -> tuple[int, str] | None:
+        """Smallest directory-pattern index matching ``directory`` or an ancestor, and the
+        ancestor that matched (the class root)."""
+        memo = self._dir_memo
+        if directory in memo:
+            return memo[directory]
+        if not directory:
+            memo[directory] = None
+            return None
+        parent = directory.rpartition("/")[0]
+        inherited = self.dir_match(parent) if parent else None
+        own = self._own_dir_match(directory)
+        result = inherited
+        if own is not None and (inherited is None or own < inherited[0]):
+            result = (own, directory)
+        memo[directory] = result
+        return result
+
+    def match(self, path: str) -> tuple[int, str] | None:
+        parent, _, base = path.rpartition("/")
+        candidates: list[tuple[int, str]] = []
+        found = self.dir_match(parent) if parent else None
+        if found is not None:
+            candidates.append(found)
+        index = self.base_literal.get(base)
+        if index is not None:
+            candidates.append((index, ""))
+        if self.base_regex is not None:
+            m = self.base_regex.fullmatch(base)
+            if m is not None:
+                candidates.append((int(m.lastgroup[1:]), ""))  # type: ignore[index]
+        if self.path_regex is not None:
+            m = self.path_regex.fullmatch(path)
+            if m is not None:
+                candidates.append((int(m.lastgroup[1:]), ""))  # type: ignore[index]
+        if not candidates:
+            return None
+        candidates.sort()
+        for pattern_index, root in candidates:
+            class_index = self.pattern_class[pattern_index]
+            exclude = self.excludes[class_index]
+            if exclude is None or not exclude.fullmatch(path):
+                return class_index, root
+        # every cheap candidate was excluded: fall back to the exhaustive, ordered search
+        return self._slow(path)
+
+    def _slow(self, path: str) -> tuple[int, str] | None:
+        parent = path.rpartition("/")[0]
+        for class_index, cls in enumerate(self.classes):
+            exclude = self.excludes[class_index]
+            if exclude is not None and exclude.fullmatch(path):
+                continue
+            for pattern in cls.paths:
+                pattern = pattern.strip("/")
+                if pattern.endswith("/**"):
+                    head = re.compile(glob_to_regex(pattern[:-3]))
+                    parts = parent.split("/") if parent else []
+                    for count in range(1, len(parts) + 1):
+                        candidate = "/".join(parts[:count])
+                        if head.fullmatch(candidate):
+                            return class_index, candidate
+                elif re.fullmatch(glob_to_regex(pattern), path):
+                    return class_index, ""
+        return None
+
+
+def _combine(items: list[tuple[int, re.Pattern[str]]]) -> re.Pattern[str] | None:
+    """One alternation, in pattern order, whose group name (``p<index>``) says which matched."""
+    if not items:
+        return None
+    return re.compile("|".join(f"(?P<p{index}>{regex.pattern})" for index, regex in items))
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def top_path(path: str, matched_dir: str) -> str:
+    """The path reported for a member: the child of the matched directory that contains it
+    (``usr/share/doc/bash/`` for ``usr/share/doc/bash/copyright`` under ``usr/share/doc/**``),
+    or the file itself."""
+    if not matched_dir:
+        return path
+    rest = path[len(matched_dir) + 1 :]
+    head, sep, _ = rest.partition("/")
+    return f"{matched_dir}/{head}/" if sep else path
+
+
+def classify(files: Sequence["FinalFile"], table: CruftTable, *, keep_largest: int = 10) -> CruftReport:
+    results: dict[int, CruftClassResult] = {}
+    match = table.match
+    regular = EntryType.FILE
+    for item in files:
+        found = match(item.path)
+        if found is None:
+            continue
+        class_index, matched_dir = found
+        root = top_path(item.path, matched_dir)
+        result = results.get(class_index)
+        if result is None:
+            result = results[class_index] = CruftClassResult(table.classes[class_index])
+        size = item.entry.size if item.entry.type is regular else 0
+        result.bytes += size
+        result.files += 1
+        slot = result.roots.get(root)
+        if slot is None:
+            result.roots[root] = [size, 1]
+        else:
+            slot[0] += size
+            slot[1] += 1
+        largest = result.largest
+        if len(largest) < keep_largest * 4:
+            largest.append((size, item.path))
+        elif size > 0:
+            largest.append((size, item.path))
+            largest.sort(key=lambda x: (-x[0], x[1]))
+            del largest[keep_largest:]
+    for result in results.values():
+        result.largest.sort(key=lambda x: (-x[0], x[1]))
+        del result.largest[keep_largest:]
+    ordered = sorted(results.values(), key=lambda r: (r.cls.informational, -r.bytes, -r.files, r.cls.id))
+    return CruftReport(ordered)
