@@ -221,13 +221,13 @@ class RegistryClient:
     """Pull-side distribution API client for one repository."""
 
     def __init__(self, ref: Reference, *, credentials: tuple[str, str] | None = None,
-                 timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)):
+                 timeout: tuple[float, float] | None = None):
         import requests
 
         self.ref = ref
         self.scheme = "http" if is_loopback(ref.host) else "https"
         self.base = f"{self.scheme}://{ref.api_host}"
-        self.timeout = timeout
+        self.timeout = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
         self.credentials = credentials if credentials is not None else load_credentials(ref.host)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "decruft"

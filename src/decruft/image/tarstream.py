@@ -246,7 +246,11 @@ class SeqInput(TarInput):
     def readinto(self, buf: memoryview) -> int:
         if self._readinto is None:
             return super().readinto(buf)
-        n = self._readinto(buf)
+        try:
+            n = self._readinto(buf)
+        except NotImplementedError:  # an io.RawIOBase that only implements read()
+            self._readinto = None
+            return super().readinto(buf)
         if n:
             self._got(buf[:n])
         return n or 0
