@@ -306,3 +306,30 @@ def test_deciding_pattern_is_the_last_match():
 def test_parent_info_length_is_checked():
     with pytest.raises(ValueError):
         PatternMatcher(["a", "b"]).matches_using_parent_results("x/y", (True,))
+
+
+_SEGMENTS = st.sampled_from(["a", "b", "c.md", "x.pyc", "a+b", "\n", "keep"])
+_RULE = st.sampled_from(["a", "**/*.pyc", "*.md", "a/**", "**/b", "!a/b", "!**/keep", "*/c.md",
+                         "a+b", "[ab]", "!*", "**", "b/*/x.pyc", "*a*a*a*b"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_RULE, min_size=1, max_size=5), st.lists(_SEGMENTS, min_size=1, max_size=4))
+def test_prefilter_never_changes_a_decision(rules, parts):
+    """`decide` skips the per-pattern loop when one combined regexp rules every pattern
+    out; the chain of decisions must equal Go's MatchesUsingParentResults chain."""
+    matcher = PatternMatcher([r.replace("\n", "") or "a" for r in rules])
+    fast_info = slow_info = None
+    for depth in range(1, len(parts) + 1):
+        path = "/".join(parts[:depth])
+        fast, fast_info = matcher.decide(path, fast_info)
+        slow, slow_info = matcher.matches_using_parent_results(path, slow_info)
+        assert (fast, fast_info) == (slow, slow_info)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_RULE, min_size=1, max_size=5), st.lists(_SEGMENTS, min_size=1, max_size=4))
+def test_docker_20_10_prefilter_never_changes_a_decision(rules, parts):
+    matcher = PatternMatcher(rules, dialect="docker-20.10")
+    path = "/".join(parts)
+    assert matcher.decide(path, None)[0] == matcher.matches_every_pattern(path)

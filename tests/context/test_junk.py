@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from decruft.context.dockerignore import PatternMatcher, parse_ignore_text
+from decruft.context.dockerignore import DIALECTS, PatternMatcher, parse_ignore_text
 from decruft.context.junk import (
     BLOCK_HEADER,
     detect_junk,
@@ -99,11 +99,13 @@ def test_directory_bytes_include_everything_below(tmp_path):
 # --------------------------------------------------------------------------- escaping
 
 
-@pytest.mark.parametrize("path", ["a*b", "we[ir]d?", "#hash", "!bang", " lead", "trail ", "back\\slash"])
-def test_escaped_path_matches_exactly_that_path(path):
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("path", ["a*b", "we[ir]d?", "#hash", "!bang", " lead", "trail ",
+                                  "back\\slash", "c++/x", "a(b)c|d{1}^e$.f"])
+def test_escaped_path_matches_exactly_that_path(path, dialect):
     pattern = escape_path(path)
     [rule] = parse_ignore_text(pattern + "\n")
-    matcher = PatternMatcher([rule])
+    matcher = PatternMatcher([rule], dialect=dialect)
     assert matcher.matches_or_parent_matches(path)
     assert not matcher.matches_or_parent_matches(path + "x")
 

@@ -107,13 +107,13 @@ def test_default_dockerfile_ignore_file_in_the_context(tmp_path):
 def test_excluded_directory_with_no_possible_exception_is_skipped(tmp_path, monkeypatch):
     make_tree(tmp_path, {"node_modules/p/i.js": "12345", "node_modules/q/j.js": "678", "a": "1"})
     checked: list[str] = []
-    original = PatternMatcher.matches_using_parent_results
+    original = PatternMatcher.decide
 
     def spy(self, path, parent=None):
         checked.append(path)
         return original(self, path, parent)
 
-    monkeypatch.setattr(PatternMatcher, "matches_using_parent_results", spy)
+    monkeypatch.setattr(PatternMatcher, "decide", spy)
     result = scan_context(tmp_path, patterns=["node_modules"])
     assert checked == ["a", "node_modules"]  # BuildKit returns SkipDir: no matching below
     assert sent(result) == ["a"]
@@ -240,6 +240,12 @@ class _VanishingEntry:
 
     def is_dir(self, follow_symlinks=True):
         return False
+
+    def is_symlink(self):
+        return False
+
+    def is_file(self, follow_symlinks=True):
+        return True
 
 
 class _Listing:

@@ -65,6 +65,13 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Alt:
+    """Alternatives ``a|b|...``, each a sequence of nodes."""
+
+    branches: tuple[tuple["Node", ...], ...]
+
+
+@dataclass(frozen=True)
 class Repeat:
     """``item`` repeated ``low`` to ``high`` times (``high`` None = unbounded)."""
 
@@ -73,7 +80,7 @@ class Repeat:
     high: int | None
 
 
-Node = Union[Chars, Assert, Group, Repeat]
+Node = Union[Chars, Assert, Group, Alt, Repeat]
 
 # Go's POSIX classes are ASCII-only (regexp/syntax/perl_groups.go).
 _POSIX_CLASSES: dict[str, Ranges] = {
@@ -169,50 +176,53 @@ class _Parser:
         self.pos = 0
 
     def parse(self) -> tuple[Node, ...]:
-        stack: list[list[Node]] = [[]]
+        # Each open group is a list of alternatives; nodes go to the last one.
+        stack: list[list[list[Node]]] = [[[]]]
         last_was_repeat = False
         while self.pos < len(self.src):
             ch = self.src[self.pos]
+            items = stack[-1][-1]
             if ch in "*+?":
-                self._repeat(stack[-1], ch, last_was_repeat)
+                self._repeat(items, ch, last_was_repeat)
                 last_was_repeat = True
                 continue
-            if ch == "{" and self._brace_repeat(stack[-1], last_was_repeat):
+            if ch == "{" and self._brace_repeat(items, last_was_repeat):
                 last_was_repeat = True
                 continue
             last_was_repeat = False
+            self.pos += 1
             if ch == "(":
-                if self.src.startswith("(?", self.pos):
+                if self.src.startswith("?", self.pos):
                     raise GoRegexUnsupported("regexp flags or named groups '(?' are not supported")
-                stack.append([])
-                self.pos += 1
+                stack.append([[]])
             elif ch == ")":
                 if len(stack) == 1:
                     raise GoRegexError("unexpected ): " + repr(self.src))
-                items = stack.pop()
-                stack[-1].append(Group(tuple(items)))
-                self.pos += 1
+                group = stack.pop()
+                stack[-1][-1].append(Group(_alternatives(group)))
             elif ch == "|":
-                raise GoRegexUnsupported("alternation '|' is not supported")
-            elif ch == "^":
-                stack[-1].append(Assert("bot"))
-                self.pos += 1
-            elif ch == "$":
-                stack[-1].append(Assert("eot"))
-                self.pos += 1
-            elif ch == ".":
-                stack[-1].append(Chars(((0, 9), (11, MAX_RUNE))))
-                self.pos += 1
-            elif ch == "[":
-                stack[-1].append(Chars(self._class()))
-            elif ch == "\\":
-                stack[-1].extend(self._backslash())
+                stack[-1].append([])
             else:
-                stack[-1].append(Chars(((ord(ch), ord(ch)),)))
-                self.pos += 1
+                self.pos -= 1
+                items.extend(self._atom(ch))
         if len(stack) != 1:
             raise GoRegexError("missing closing ): " + repr(self.src))
-        return tuple(stack[0])
+        return _alternatives(stack[0])
+
+    def _atom(self, ch: str) -> list[Node]:
+        """One literal, class, anchor or escape at the current position."""
+        if ch == "[":
+            return [Chars(self._class())]
+        if ch == "\\":
+            return self._backslash()
+        self.pos += 1
+        if ch == "^":
+            return [Assert("bot")]
+        if ch == "$":
+            return [Assert("eot")]
+        if ch == ".":
+            return [Chars(((0, 9), (11, MAX_RUNE)))]
+        return [Chars(((ord(ch), ord(ch)),))]
 
     # -- repetition
 
@@ -391,6 +401,12 @@ class _Parser:
         return ord(self.src[self.pos - 1])
 
 
+def _alternatives(branches: list[list[Node]]) -> tuple[Node, ...]:
+    if len(branches) == 1:
+        return tuple(branches[0])
+    return (Alt(tuple(tuple(b) for b in branches)),)
+
+
 def parse(source: str) -> tuple[Node, ...]:
     """Parse a Go regular expression; raise `GoRegexError` where Go's compiler would."""
     return _Parser(source).parse()
@@ -405,10 +421,19 @@ def _python_class(ranges: Ranges) -> str:
         return "(?!)"
     if len(mapped) == 1 and mapped[0][0] == mapped[0][1]:
         return re.escape(chr(mapped[0][0]))
-    parts = [
-        f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in mapped
-    ]
-    return "[" + "".join(parts) + "]"
+    missing = negate(mapped)
+    if not missing:
+        return r"[\s\S]"
+    # "[^/]" compiles far faster than the same set spelled as ranges up to U+10FFFF.
+    if len(missing) < len(mapped):
+        return "[^" + _class_body(missing) + "]"
+    return "[" + _class_body(mapped) + "]"
+
+
+def _class_body(ranges: Ranges) -> str:
+    return "".join(
+        f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges
+    )
 
 
 def to_python(items: tuple[Node, ...]) -> str:
@@ -423,6 +448,8 @@ def _python_node(node: Node) -> str:
         return {"bot": r"\A", "eot": r"\Z", "wb": r"\b", "nwb": r"\B"}[node.kind]
     if isinstance(node, Group):
         return "(?:" + to_python(node.items) + ")"
+    if isinstance(node, Alt):
+        return "(?:" + "|".join(to_python(branch) for branch in node.branches) + ")"
     high = "" if node.high is None else str(node.high)
     return f"(?:{_python_node(node.item)}){{{node.low},{high}}}"
 
@@ -433,6 +460,8 @@ def unbounded_repeats(items: tuple[Node, ...]) -> int:
     for node in items:
         if isinstance(node, Group):
             count += unbounded_repeats(node.items)
+        elif isinstance(node, Alt):
+            count += sum(unbounded_repeats(branch) for branch in node.branches)
         elif isinstance(node, Repeat):
             count += (node.high is None) + unbounded_repeats((node.item,))
     return count
@@ -469,6 +498,12 @@ class LinearMatcher:
             return self._add(("assert", node.kind, nxt))
         if isinstance(node, Group):
             return self._build_seq(node.items, nxt)
+        if isinstance(node, Alt):
+            starts = [self._build_seq(branch, nxt) for branch in node.branches]
+            head = starts[-1]
+            for start in reversed(starts[:-1]):
+                head = self._add(("split", None, start, head))
+            return head
         return self._build_repeat(node, nxt)
 
     def _build_repeat(self, node: Repeat, nxt: int) -> int:
@@ -526,6 +561,15 @@ def _assertion_holds(kind: str, text: str, pos: int) -> bool:
     before = pos > 0 and text[pos - 1] in _WORD_CHARS
     after = pos < len(text) and text[pos] in _WORD_CHARS
     return (before != after) == (kind == "wb")
+
+
+def python_source(source: str) -> str | None:
+    """The Python ``re`` source for a Go expression, or None when only `LinearMatcher` is
+    safe for it (too many unbounded repeats). Raises `GoRegexError` like `parse`."""
+    items = parse(source)
+    if unbounded_repeats(items) >= _UNBOUNDED_REPEATS_FOR_NFA:
+        return None
+    return to_python(items)
 
 
 def compile_go_regex(source: str, *, force_linear: bool = False) -> Callable[[str], bool]:

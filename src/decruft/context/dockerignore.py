@@ -30,11 +30,17 @@ The Go regular-expression layer lives in ``_goregex.py``. Evaluation entry point
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from decruft.context._goregex import GoRegexError, GoRegexUnsupported, compile_go_regex
+from decruft.context._goregex import (
+    GoRegexError,
+    GoRegexUnsupported,
+    compile_go_regex,
+    python_source,
+)
 from decruft.errors import DecruftError
 
 # bufio.Scanner's default limit: a longer line makes ReadAll fail ("token too long").
@@ -49,6 +55,17 @@ _REGEX_ONLY_CHARS = frozenset(".+()|{}$")
 _WILDCARD_CHARS = "*[]?^\\"
 
 EXACT, PREFIX, SUFFIX, REGEX = "exact", "prefix", "suffix", "regex"
+
+# Which matcher the client that walks the context uses. "buildkit": moby/patternmatcher
+# v0.6.1 and today's fsutil (buildx, Docker 23+). "docker-20.10": the docker CLI 20.10's
+# vendored fsutil + pkg/fileutils: every pattern is a regexp in which only "." and "$" are
+# escaped (so "a+b", "a(b)c", "p|q" are live regexp syntax), each path is decided by the
+# deprecated Matches (one parent level, no inherited results), and an excluded directory is
+# entered only for an exception that literally lies below it. Checked against a real
+# engine in tests/context/test_buildkit_context.py.
+BUILDKIT, DOCKER_20_10 = "buildkit", "docker-20.10"
+DIALECTS = (BUILDKIT, DOCKER_20_10)
+_LEGACY_ESCAPED = frozenset(".$")
 
 MatchInfo = tuple[bool, ...]
 
@@ -340,7 +357,7 @@ def _report(error: DockerignoreError, problems: list[DockerignoreError] | None) 
 # --------------------------------------------------------------------------- patterns
 
 
-def buildkit_regex_source(pattern: str) -> tuple[str, str]:
+def buildkit_regex_source(pattern: str, dialect: str = BUILDKIT) -> tuple[str, str]:
     """patternmatcher's ``compile``: the match type and the Go regexp text it builds.
 
     The type is ``exact``, ``prefix`` (trailing ``**``), ``suffix`` (leading ``**`` and no
@@ -350,6 +367,8 @@ def buildkit_regex_source(pattern: str) -> tuple[str, str]:
     chars = ["\ufffd" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in pattern]
     if chars[:1] == ["\ufeff"]:
         chars = chars[1:]
+    legacy = dialect == DOCKER_20_10
+    escaped = _LEGACY_ESCAPED if legacy else _REGEX_ONLY_CHARS
     out, kind, pos, index = ["^"], EXACT, 0, 0
     while pos < len(chars):
         char, pos = chars[pos], pos + 1
@@ -365,7 +384,7 @@ def buildkit_regex_source(pattern: str) -> tuple[str, str]:
         elif char in "*?":
             out.append("[^/]*" if char == "*" else "[^/]")
             kind = REGEX
-        elif char in _REGEX_ONLY_CHARS:
+        elif char in escaped:
             out.append("\\" + char)
         elif char == "\\" and pos < len(chars):
             out.append("\\" + chars[pos])
@@ -376,6 +395,9 @@ def buildkit_regex_source(pattern: str) -> tuple[str, str]:
         else:
             out.append(char)
         index += 1
+    if legacy:
+        kind = REGEX
+        out[1:] = [".*" if piece == "" else piece for piece in out[1:]]
     if kind == REGEX:
         out.append("$")
     return kind, "".join(out)
@@ -384,28 +406,39 @@ def buildkit_regex_source(pattern: str) -> tuple[str, str]:
 class Pattern:
     """One compiled pattern: ``text`` is patternmatcher's cleaned pattern (no ``!``)."""
 
-    __slots__ = ("text", "exclusion", "dirs", "kind", "line", "file", "deferred_error", "match")
+    __slots__ = ("text", "exclusion", "dirs", "kind", "line", "file", "deferred_error", "match",
+                 "python_regex")
 
-    def __init__(self, text: str, exclusion: bool, *, line: int | None, file: str | None):
+    def __init__(
+        self, text: str, exclusion: bool, *, line: int | None, file: str | None,
+        dialect: str = BUILDKIT,
+    ):
         self.text = text
         self.exclusion = exclusion
         self.dirs = text.split("/")
         self.line = line
         self.file = file
         self.deferred_error: DockerignoreError | None = None
-        self.kind, source = buildkit_regex_source(text)
+        self.python_regex: str | None = None
+        self.kind, source = buildkit_regex_source(text, dialect)
         self.match: Callable[[str], bool] = self._matcher(source)
 
     def _matcher(self, source: str) -> Callable[[str], bool]:
         """A fast ``path -> bool`` for this pattern's kind."""
         text = self.text
         if self.kind == EXACT:
+            self.python_regex = r"\A" + re.escape(text) + r"\Z"
             return text.__eq__
         if self.kind == PREFIX:
+            self.python_regex = r"\A" + re.escape(text[:-2])
             return _prefix_matcher(text[:-2])
         if self.kind == SUFFIX:
-            return _suffix_matcher(text[2:])
+            suffix = text[2:]
+            bare = r"|\A" + re.escape(suffix[1:]) + r"\Z" if suffix.startswith("/") else ""
+            self.python_regex = r"[\s\S]*" + re.escape(suffix) + r"\Z" + bare
+            return _suffix_matcher(suffix)
         try:
+            self.python_regex = python_source(source)
             return compile_go_regex(source)
         except GoRegexError as bad:
             return self._defer(bad)
@@ -479,21 +512,28 @@ class PatternMatcher:
         *,
         file: str | None = None,
         problems: list[DockerignoreError] | None = None,
+        dialect: str = BUILDKIT,
     ) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r}; use one of {DIALECTS}")
+        self.dialect = dialect
         self.patterns: list[Pattern] = []
         for item in patterns:
             rule = item if isinstance(item, IgnoreRule) else IgnoreRule(item, 0, file)
-            compiled = self._compile(rule, file, problems)
+            compiled = self._compile(rule, file, problems, dialect)
             if compiled is not None:
                 self.patterns.append(compiled)
         self.has_exclusions = any(p.exclusion for p in self.patterns)
+        self._no_match: MatchInfo = (False,) * len(self.patterns)
+        self._prefilter = _any_pattern_regex(self.patterns)
         self._wildcard_exceptions = any(
             p.exclusion and any(c in _without_trailing_glob(p.text) for c in _WILDCARD_CHARS)
             for p in self.patterns)
 
     @staticmethod
     def _compile(
-        rule: IgnoreRule, file: str | None, problems: list[DockerignoreError] | None
+        rule: IgnoreRule, file: str | None, problems: list[DockerignoreError] | None,
+        dialect: str,
     ) -> Pattern | None:
         """``New`` for one pattern: trim, clean, ``!``, ``filepath.Match`` syntax check."""
         line = rule.line or None
@@ -511,7 +551,7 @@ class PatternMatcher:
         if why is not None:
             _report(DockerignoreError(f"bad pattern {rule.pattern!r}: {why}", **where), problems)
             return None
-        return Pattern(text, exclusion, line=line, file=where["file"])
+        return Pattern(text, exclusion, line=line, file=where["file"], dialect=dialect)
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -532,6 +572,46 @@ class PatternMatcher:
             if hit:
                 matched = not pattern.exclusion
         return matched
+
+    def matches_every_pattern(self, path: str) -> bool:
+        """Docker 20.10's ``Matches``: like `matches` but every pattern is evaluated.
+
+        The result is the same; the difference is that a pattern whose regexp fails
+        fails on the first path, even an exception nothing reached.
+        """
+        matched = False
+        parent = go_dir(path)
+        parent_dirs = parent.split("/")
+        for pattern in self.patterns:
+            hit = pattern.match(path)
+            if not hit and parent != "." and len(pattern.dirs) <= len(parent_dirs):
+                hit = pattern.match_quietly("/".join(parent_dirs[: len(pattern.dirs)]))
+            if hit:
+                matched = not pattern.exclusion
+        return matched
+
+    def decide(self, path: str, parent: MatchInfo | None) -> tuple[bool, MatchInfo | None]:
+        """The walker's decision for this matcher's dialect (see `DIALECTS`).
+
+        When no parent result is set, only patterns matching the path itself matter, and one
+        combined regexp call rules them all out for most paths.
+        """
+        if self.dialect == DOCKER_20_10:
+            return self._legacy_decide(path), None
+        fresh = (True not in parent) if parent else "/" not in path
+        if fresh and self._prefilter is not None and self._prefilter(path) is None:
+            return False, self._no_match
+        return self.matches_using_parent_results(path, parent)
+
+    def _legacy_decide(self, path: str) -> bool:
+        """Docker 20.10 checks the path and one ancestor per pattern: if the combined
+        regexp matches none of them, no pattern can."""
+        prefilter = self._prefilter
+        if prefilter is not None and prefilter(path) is None:
+            parts = path.split("/")[:-1]
+            if not any(prefilter("/".join(parts[: i + 1])) for i in range(len(parts))):
+                return False
+        return self.matches_every_pattern(path)
 
     def matches_exact(self, path: str) -> bool:
         """Go's ``MatchesExact``: no parent matching at all."""
@@ -577,12 +657,13 @@ class PatternMatcher:
         return matched, tuple(info)
 
     def walker_excludes(self, path: str) -> bool:
-        """Whether the fsutil walker excludes ``path``, evaluating every ancestor first."""
+        """Whether the fsutil walker excludes ``path``, evaluating every ancestor first
+        (the way the matcher's dialect does)."""
         parts = path.split("/")
         info: MatchInfo | None = None
         excluded = False
         for depth in range(1, len(parts) + 1):
-            excluded, info = self.matches_using_parent_results("/".join(parts[:depth]), info)
+            excluded, info = self.decide("/".join(parts[:depth]), info)
         return excluded
 
     # -- walker helpers
@@ -591,11 +672,14 @@ class PatternMatcher:
         """fsutil's rule for descending into an excluded directory.
 
         Always when an exception has a wildcard (other than a trailing ``/*`` or ``/**``);
-        otherwise only when an exception's literal path lies below ``directory``.
+        otherwise only when an exception's literal path lies below ``directory``. Docker
+        20.10's fsutil only has the literal test, so ``!**/keep`` re-includes nothing there.
         """
+        prefix = directory + "/"
+        if self.dialect == DOCKER_20_10:
+            return any((p.text + "/").startswith(prefix) for p in self.patterns if p.exclusion)
         if self._wildcard_exceptions:
             return True
-        prefix = directory + "/"
         return any(
             (_without_trailing_glob(p.text) + "/").startswith(prefix)
             for p in self.patterns
@@ -608,6 +692,15 @@ class PatternMatcher:
             if info[index]:
                 return self.patterns[index]
         return None
+
+
+def _any_pattern_regex(patterns: Sequence[Pattern]) -> Callable | None:
+    """``re.match`` of one expression that matches wherever any pattern does; None when a
+    pattern has no ``re`` form (linear-only or failing regexps keep the slow path)."""
+    sources = [p.python_regex for p in patterns]
+    if not sources or any(source is None for source in sources):
+        return None
+    return re.compile("|".join(f"(?:{source})" for source in sources), re.ASCII).match
 
 
 def _parent_matches(pattern: Pattern, path: str) -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from decruft.context.dockerignore import (
+    BUILDKIT,
     DockerignoreError,
     PatternMatcher,
     go_clean,
@@ -40,7 +41,8 @@ from decruft.context.scan import (
 
 TABLE = Path(__file__).with_name("junk_classes.toml")
 _CONTENT_PEEK_BYTES = 64 * 1024
-_BUILDKIT_SPECIAL = re.compile(r"([*?\[\]\\])")
+# Wildcards, plus what Docker 20.10 leaves as live regexp syntax; "\\c" is literal in both.
+_BUILDKIT_SPECIAL = re.compile(r"([*?\[\]\\+(){}|^])")
 _GLOB_CHARS = frozenset("*?[\\")
 BLOCK_HEADER = "# --- added by decruft: keeps junk out of the build context ---"
 
@@ -346,7 +348,10 @@ def _explicitly_reincluded(scan: ContextScan) -> dict[str, str]:
 
 
 def _conflict(pattern: str, protected: dict[str, str]) -> tuple[str, str] | None:
-    """A protected path ``pattern`` would exclude (it or a parent matches), if any."""
+    """A protected path ``pattern`` would exclude (it or a parent matches), if any.
+
+    The proposed lines contain no regexp syntax, so both dialects read them alike.
+    """
     matcher = PatternMatcher([pattern])
     for path, reason in protected.items():
         if matcher.matches_or_parent_matches(path):
@@ -396,6 +401,7 @@ def propose_dockerignore(
     *,
     dockerfile: str | os.PathLike[str] | None = None,
     large_file_bytes: int | None = None,
+    dialect: str = BUILDKIT,
 ) -> Proposal:
     """Patterns that keep junk out of ``context`` without excluding what COPY/ADD needs.
 
@@ -407,7 +413,7 @@ def propose_dockerignore(
     problems: list = []
     rules = parse_ignore_text(existing_text, file=str(ignore_path), problems=problems)
     warnings.extend(str(p) for p in problems)
-    before = scan_context(context, dockerfile, patterns=rules, top_n=0)
+    before = scan_context(context, dockerfile, patterns=rules, top_n=0, dialect=dialect)
     findings = detect_junk(before, large_file_bytes=large_file_bytes)
     protected = protected_paths(before, needed_sources, warnings)
     _warn_needed_but_excluded(before, protected, warnings)
@@ -415,7 +421,7 @@ def propose_dockerignore(
     chosen = _dedupe(_safe_candidates(findings, protected, kept), existing_text)
     text = _render(existing_text, chosen)
     after_rules = parse_ignore_text(text, file=str(ignore_path), problems=[])
-    after = scan_context(context, dockerfile, patterns=after_rules, top_n=0)
+    after = scan_context(context, dockerfile, patterns=after_rules, top_n=0, dialect=dialect)
     _verify(after, before, protected, warnings)
     after_size = _with_new_ignore_file(after, Path(context), ignore_path, text)
     _warn_kept_secrets(kept, findings, warnings)

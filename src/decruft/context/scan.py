@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from decruft.context.dockerignore import (
+    BUILDKIT,
     DockerignoreError,
     IgnoreRule,
     MatchInfo,
@@ -176,7 +177,8 @@ def _problem_warning(problem: DockerignoreError) -> ScanWarning:
 
 
 def build_matcher(
-    rules: Sequence[str | IgnoreRule], warnings: list[ScanWarning], source: str | None
+    rules: Sequence[str | IgnoreRule], warnings: list[ScanWarning], source: str | None,
+    dialect: str = BUILDKIT,
 ) -> PatternMatcher | None:
     """A lenient matcher: bad patterns become warnings; None when there is nothing to match."""
     if len(rules) > MAX_PATTERNS:
@@ -184,12 +186,32 @@ def build_matcher(
                                     f"the first {MAX_PATTERNS:,} are evaluated"))
         rules = rules[:MAX_PATTERNS]
     problems: list[DockerignoreError] = []
-    matcher = PatternMatcher(rules, file=source, problems=problems)
+    matcher = PatternMatcher(rules, file=source, problems=problems, dialect=dialect)
     warnings.extend(_problem_warning(p) for p in problems)
     return matcher if len(matcher) else None
 
 
 # --------------------------------------------------------------------------- walker
+
+
+def _describe(entry: os.DirEntry) -> tuple[str, int]:
+    """Kind and size from the directory listing; only regular files need a stat call."""
+    if entry.is_symlink():
+        return SYMLINK, 0
+    if entry.is_dir(follow_symlinks=False):
+        return DIR, 0
+    if entry.is_file(follow_symlinks=False):
+        return FILE, entry.stat(follow_symlinks=False).st_size
+    return OTHER, 0
+
+
+def _same_dir(first: str, second: str) -> bool:
+    """Same device and inode (an inode number alone repeats across file systems)."""
+    try:
+        a, b = os.stat(first), os.stat(second)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def _kind_of(mode: int) -> str:
@@ -205,17 +227,20 @@ def _kind_of(mode: int) -> str:
 class _Frame:
     """A directory being walked (the root has ``rel == ""``)."""
 
-    __slots__ = ("rel", "abs", "info", "excluded", "emitted", "acc", "owns_acc", "ident", "top")
+    __slots__ = ("rel", "prefix", "abs", "info", "excluded", "emitted", "acc", "owns_acc",
+                 "inode", "top")
 
-    def __init__(self, rel: str, abs_path: str, info: MatchInfo | None, top: str | None):
+    def __init__(self, rel: str, abs_path: str, info: MatchInfo | None,
+                 top: TopLevelSize | None):
         self.rel = rel
+        self.prefix = rel + "/" if rel else ""
         self.abs = abs_path
         self.info = info
         self.excluded = False
         self.emitted = True
         self.acc: ExcludedTree | None = None
         self.owns_acc = False
-        self.ident: tuple[int, int] | None = None
+        self.inode: int | None = None
         self.top = top
 
 
@@ -223,7 +248,9 @@ class ContextWalker:
     """Streams the entries BuildKit would send; totals fill in as the walk goes.
 
     ``patterns`` overrides the ignore file (decruft uses it to evaluate proposed patterns).
-    Iterate `walk` once; the attributes describe what has been seen so far.
+    ``dialect`` picks the client's matcher (`dockerignore.DIALECTS`; default: BuildKit as
+    buildx and Docker 23+ run it). Iterate `walk` once; the attributes describe what has
+    been seen so far.
     """
 
     def __init__(
@@ -234,8 +261,10 @@ class ContextWalker:
         patterns: Sequence[str | IgnoreRule] | None = None,
         top_n: int = 20,
         measure_excluded: bool = True,
+        dialect: str = BUILDKIT,
     ) -> None:
         self.root = os.fspath(context_dir)
+        self.dialect = dialect
         self.top_n = top_n
         self.measure_excluded = measure_excluded
         self.warnings: list[ScanWarning] = []
@@ -247,16 +276,18 @@ class ContextWalker:
         self._unemitted = 0
         self.ignore_file: str | None = None
         self.matcher = self._make_matcher(dockerfile, patterns)
+        self._exception_indexes = tuple(
+            i for i, p in enumerate(self.matcher.patterns) if p.exclusion) if self.matcher else ()
 
     def _make_matcher(self, dockerfile, patterns) -> PatternMatcher | None:
         if patterns is not None:
-            return build_matcher(list(patterns), self.warnings, "<patterns>")
+            return build_matcher(list(patterns), self.warnings, "<patterns>", self.dialect)
         path = find_ignore_file(self.root, dockerfile)
         if path is None:
             return None
         self.ignore_file = str(path)
         rules = load_ignore_rules(path, self.warnings)
-        return build_matcher(rules, self.warnings, str(path))
+        return build_matcher(rules, self.warnings, str(path), self.dialect)
 
     @property
     def top_excluded(self) -> list[ExcludedTree]:
@@ -271,7 +302,7 @@ class ContextWalker:
             self.warnings.append(ScanWarning(self.root, "context is not a directory", True))
             return
         root = _Frame("", self.root, None, None)
-        root.ident = self._ident(self.root)
+        root.inode = self._inode(self.root)
         frames, listings = [root], [self._list(root)]
         while frames:
             entry = next(listings[-1], None)
@@ -302,26 +333,27 @@ class ContextWalker:
     ) -> tuple[list[ContextEntry] | None, _Frame | None]:
         """Decide one entry: what it sends (itself, maybe parents) and a frame to enter."""
         parent = stack[-1]
-        rel = entry.name if not parent.rel else parent.rel + "/" + entry.name
+        rel = parent.prefix + entry.name
         try:
-            info_stat = entry.stat(follow_symlinks=False)
+            kind, size = _describe(entry)
         except OSError as error:
             self._warn(rel, f"cannot stat: {error.strerror or error}", fails_build=True)
             return None, None
-        kind = _kind_of(info_stat.st_mode)
-        size = info_stat.st_size if kind == FILE else 0
-        top = parent.top or entry.name
+        top = parent.top or self._top(entry.name)
         excluded, info = False, None
         if self.matcher is not None:
             excluded, info = self._match(rel, parent.info)
         if not excluded:
-            sent = self._emit_parents(stack)
+            sent = self._emit_parents(stack) if self._unemitted else []
             sent.append(self._sent(rel, kind, size, entry, info, top))
-            child = self._enter(stack, rel, entry, info, top, info_stat) if kind == DIR else None
-            return sent, child
+            return sent, (self._enter(stack, rel, entry, info, top) if kind == DIR else None)
+        if kind != DIR and (parent.acc is not None or not self._may_rank(size)):
+            # Charged to the enclosing excluded tree, or too small for the top list anyway.
+            self._count_excluded(parent.acc, top, kind, size)
+            return None, None
         tree = self._excluded_tree(parent, rel, info)
         if kind == DIR and self.matcher is not None and self.matcher.may_reinclude_below(rel):
-            child = self._enter(stack, rel, entry, info, top, info_stat)
+            child = self._enter(stack, rel, entry, info, top)
             if child is not None:  # counted when it closes: it may yet be sent
                 child.excluded, child.emitted, child.acc = True, False, tree
                 child.owns_acc = tree is not parent.acc
@@ -340,22 +372,24 @@ class ContextWalker:
         assert matcher is not None
         while True:
             try:
-                return matcher.matches_using_parent_results(rel, parent_info)
+                return matcher.decide(rel, parent_info)
             except DockerignoreError as error:
                 self.warnings.append(ScanWarning(rel, str(error), error.fails_build))
                 for pattern in matcher.patterns:
                     if pattern.deferred_error is error:
                         pattern.disable()
 
-    def _enter(self, stack, rel, entry, info, top, info_stat) -> _Frame | None:
+    def _enter(self, stack, rel, entry, info, top) -> _Frame | None:
         """A frame for a directory to descend into, unless that would loop or go too deep."""
-        ident = (info_stat.st_dev, info_stat.st_ino)
-        if len(stack) > MAX_DEPTH or any(frame.ident == ident for frame in stack):
+        inode = entry.inode()
+        if len(stack) > MAX_DEPTH or any(
+            frame.inode == inode and _same_dir(frame.abs, entry.path) for frame in stack
+        ):
             self._warn(rel, "directory loop (a bind mount?) or excessive depth; not descending",
                        fails_build=True)
             return None
         frame = _Frame(rel, entry.path, info, top)
-        frame.ident = ident
+        frame.inode = inode
         return frame
 
     def _sent(self, rel, kind, size, entry, info, top) -> ContextEntry:
@@ -365,10 +399,11 @@ class ContextWalker:
                 target = os.readlink(entry.path)
             except OSError as error:
                 self._warn(rel, f"cannot read symlink: {error.strerror or error}", True)
-        kept = bool(info) and self.matcher is not None and self.matcher.has_exclusions and any(
-            hit and p.exclusion for hit, p in zip(info, self.matcher.patterns))
+        kept = False
+        if info and self._exception_indexes and True in info:
+            kept = any(info[i] for i in self._exception_indexes)
         self.sent.add(kind, size)
-        self._top(top).sent.add(kind, size)
+        top.sent.add(kind, size)
         return ContextEntry(rel, kind, size, target, kept)
 
     def _emit_parents(self, stack: list[_Frame]) -> list[ContextEntry]:
@@ -381,7 +416,7 @@ class ContextWalker:
                 frame.emitted = True
                 self._unemitted -= 1
                 self.sent.add(DIR, 0)
-                self._top(frame.top).sent.add(DIR, 0)
+                frame.top.sent.add(DIR, 0)
                 emitted.append(ContextEntry(frame.rel, DIR, 0))
         return emitted
 
@@ -402,12 +437,18 @@ class ContextWalker:
         rule = self.matcher.deciding_pattern(info) if self.matcher and info else None
         return ExcludedTree(rel, rule=rule.source if rule else None, line=rule.line if rule else None)
 
-    def _count_excluded(self, tree: ExcludedTree | None, top: str | None, kind: str, size: int):
+    def _count_excluded(self, tree: ExcludedTree | None, top: TopLevelSize | None, kind: str,
+                        size: int) -> None:
         self.excluded.add(kind, size)
         if top is not None:
-            self._top(top).excluded.add(kind, size)
+            top.excluded.add(kind, size)
         if tree is not None:
             tree.size.add(kind, size)
+
+    def _may_rank(self, size: int) -> bool:
+        """Whether an excluded file of ``size`` bytes could enter the top-N list."""
+        heap = self._heap
+        return len(heap) < self.top_n or (self.top_n > 0 and size > heap[0][0])
 
     def _push_tree(self, tree: ExcludedTree) -> None:
         item = (tree.size.bytes, -next(self._counter), tree)
@@ -416,11 +457,12 @@ class ContextWalker:
         elif self.top_n and item[:2] > self._heap[0][:2]:
             heapq.heapreplace(self._heap, item)
 
-    def _measure_into(self, abs_path: str, rel: str, tree: ExcludedTree, top: str, depth: int):
+    def _measure_into(self, abs_path: str, rel: str, tree: ExcludedTree, top: TopLevelSize,
+                      depth: int) -> None:
         """Sizes of a subtree BuildKit skips; problems here never fail a build."""
         measured = measure_tree(abs_path, self.warnings, rel, depth)
         self.excluded.merge(measured)
-        self._top(top).excluded.merge(measured)
+        top.excluded.merge(measured)
         tree.size.merge(measured)
 
     def _top(self, name: str) -> TopLevelSize:
@@ -433,12 +475,11 @@ class ContextWalker:
         self.warnings.append(ScanWarning(path, message, fails_build))
 
     @staticmethod
-    def _ident(path: str) -> tuple[int, int] | None:
+    def _inode(path: str) -> int | None:
         try:
-            st = os.stat(path)
+            return os.stat(path).st_ino
         except OSError:
             return None
-        return (st.st_dev, st.st_ino)
 
 
 def measure_tree(
@@ -482,14 +523,16 @@ def scan_context(
     keep_entries: bool = True,
     top_n: int = 20,
     measure_excluded: bool = True,
+    dialect: str = BUILDKIT,
 ) -> ContextScan:
     """Walk ``context_dir`` as BuildKit would send it for ``dockerfile``.
 
     ``patterns`` replaces the ignore file; ``keep_entries=False`` keeps only totals (memory
-    then depends on the tree's depth and ``top_n``, not its size).
+    then depends on the tree's depth and ``top_n``, not its size); ``dialect`` as in
+    `ContextWalker`.
     """
     walker = ContextWalker(context_dir, dockerfile, patterns=patterns, top_n=top_n,
-                           measure_excluded=measure_excluded)
+                           measure_excluded=measure_excluded, dialect=dialect)
     entries: list[ContextEntry] | None = [] if keep_entries else None
     for entry in walker.walk():
         if entries is not None:
