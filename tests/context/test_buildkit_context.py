@@ -3,7 +3,8 @@
 Each case builds with ``DOCKER_BUILDKIT=1 /usr/bin/docker build``, exports the image's
 filesystem (``docker create`` + ``docker export``, streamed through ``tarfile``) and compares
 the paths, kinds, file sizes and symlink targets under /ctx with what `scan_context` says is
-sent. Needs a running engine (``scripts/docker-up``); skipped otherwise.
+sent. Needs a running engine (``scripts/docker-up``); fails without one, like every
+``docker`` test.
 """
 
 from __future__ import annotations
@@ -29,26 +30,15 @@ DOCKERFILE = "FROM scratch\nCOPY . /ctx/\n"
 TIMEOUT = 300
 
 
-def _engine_problem() -> str | None:
-    """Why the engine cannot be used, or None when it answers."""
-    if not shutil.which(DOCKER):
-        return f"{DOCKER} not found"
-    try:
-        info = subprocess.run([DOCKER, "info", "--format", "{{.ServerVersion}}"],
-                              capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"docker info failed: {error}"
-    if info.returncode != 0 or not info.stdout.strip():
-        return f"docker engine not answering: {info.stderr.strip()[:200]}"
-    return None
-
-
 @pytest.fixture(scope="module")
-def engine() -> str:
-    """The matcher dialect of the docker client that walks the context."""
-    problem = _engine_problem()
-    if problem:
-        pytest.skip(problem)
+def engine(docker) -> str:
+    """The matcher dialect of the docker client that walks the context.
+
+    Builds through the CLI (only it runs BuildKit here); the shared ``docker`` fixture
+    fails the test when no engine answers, and so does a missing CLI.
+    """
+    if not shutil.which(DOCKER):
+        pytest.fail(f"{DOCKER} not found (scripts/docker-up installs it)", pytrace=False)
     version = _docker("version", "--format", "{{.Client.Version}}").stdout.strip()
     major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
     # The CLI's built-in BuildKit client (before 23.0) vendors fsutil + pkg/fileutils.
