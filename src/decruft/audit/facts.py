@@ -560,7 +560,6 @@ def _trailing_space(text: str) -> str:
     return text[len(text.rstrip(" \t")) :]
 
 
-
 # ---------------------------------------------------------------------- RUN environment
 def run_env(context: RuleContext, instruction: Instruction) -> dict[str, str]:
     """The environment a RUN step sees from the Dockerfile: ENV *and* in-scope ARG values.
