@@ -132,6 +132,7 @@ class Model:
         self.warnings: list[str] = []
         self._by_name: dict[str, Stage] = {}
         self._stage_env: dict[int, dict[str, str]] = {}  # ENV at the end of each stage
+        self._scopes: dict[int, Scope] = {}  # id(instruction) -> scope (instructions outlive us)
         self._build()
 
     # ------------------------------------------------------------------ construction
@@ -318,7 +319,13 @@ class Model:
         return list(reversed(chain))
 
     def scope_at(self, instruction: Instruction) -> Scope:
-        """The ARG and ENV values visible when ``instruction`` runs."""
+        """The ARG and ENV values visible when ``instruction`` runs (cached; do not mutate)."""
+        cached = self._scopes.get(id(instruction))
+        if cached is None:
+            cached = self._scopes[id(instruction)] = self._compute_scope(instruction)
+        return cached
+
+    def _compute_scope(self, instruction: Instruction) -> Scope:
         if instruction.stage_index < 0:
             return Scope(dict(self.meta_values), {}, set(self.meta_values))
         stage = self.stages[instruction.stage_index]

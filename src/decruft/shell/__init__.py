@@ -51,14 +51,17 @@ class ShellCommand:
     index: int  # position in the script
     in_pipeline: bool = False
     redirects: list[str] = field(default_factory=list)
+    _argv: list[str] | None = field(default=None, repr=False)
 
     @property
     def argv(self) -> list[str]:
         """The command with wrappers (sudo, env, ...) removed, as plain strings."""
-        values = [word.value for word in self.words]
-        while values and _basename(values[0]) in WRAPPERS:
-            values = _strip_wrapper(values)
-        return values
+        if self._argv is None:
+            values = [word.value for word in self.words]
+            while values and _basename(values[0]) in WRAPPERS:
+                values = _strip_wrapper(values)
+            self._argv = values
+        return self._argv
 
     @property
     def name(self) -> str:
