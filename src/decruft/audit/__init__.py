@@ -40,6 +40,9 @@ class AuditOptions:
     fail_on: str | None = None  # overrides the config file
     config: AuditConfig | None = None  # skip config discovery when given
     scan_context: bool = True
+    # Files the audit should read from memory instead of disk (the fix engine's
+    # pending .dockerignore), by name relative to the context.
+    file_overrides: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -123,6 +126,7 @@ def audit_source(
         model,
         target=options.target,
         context_dir=context_dir if options.scan_context else None,
+        file_overrides=options.file_overrides,
     )
     suppressions = collect(dockerfile)
     starts = [ins.start_line for ins in dockerfile.instructions]

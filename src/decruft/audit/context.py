@@ -52,13 +52,22 @@ class RuleContext:
         *,
         target: str | None = None,
         context_dir: Path | None = None,
+        file_overrides: dict[str, str] | None = None,
     ) -> None:
         self.dockerfile = dockerfile
         self.model = model
         self.target = target
         self.context_dir = context_dir
         self.file = dockerfile.path
+        self.file_overrides = dict(file_overrides or {})
         self.warnings: list[str] = []
+        self._memo: dict[object, object] = {}
+
+    def memo(self, key: object, factory):
+        """Compute a per-audit fact once (several rules share context scans etc.)."""
+        if key not in self._memo:
+            self._memo[key] = factory()
+        return self._memo[key]
 
     # ------------------------------------------------------------------ stages
     @cached_property

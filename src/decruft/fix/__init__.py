@@ -128,6 +128,7 @@ def fix_source(
     )
     text = source
     for round_number in range(1, MAX_ROUNDS + 1):
+        audit_options.file_overrides = {name: new for name, (_old, new) in result.other_files.items()}
         findings = _audit(text, path, audit_options, options.context)
         candidates = [
             f for f in findings if f.fix is not None and f.fix.edits and _allowed(f.fix.applicability, options)
@@ -166,6 +167,7 @@ def fix_source(
             result.remaining = findings
             break
     else:
+        audit_options.file_overrides = {name: new for name, (_old, new) in result.other_files.items()}
         result.remaining = _audit(text, path, audit_options, options.context)
     result.fixed = text
     return result
