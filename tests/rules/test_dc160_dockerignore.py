@@ -56,3 +56,12 @@ def test_explicitly_copied_junk_is_kept(tmp_path):
 
 def test_without_context_nothing_is_reported():
     assert findings(DOCKERFILE, "DC160") == []
+
+
+def test_dc161_clean_context_without_ignore_file_is_info(tmp_path):
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE)
+    (tmp_path / "app.py").write_text("print('hi')\n")
+    [finding] = findings(DOCKERFILE, "DC161", context=tmp_path)
+    assert finding.severity.value == "info" and finding.line == 4
+    (tmp_path / ".dockerignore").write_text(".git\n")
+    assert findings(DOCKERFILE, "DC161", context=tmp_path) == []
