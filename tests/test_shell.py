@@ -60,3 +60,16 @@ def test_flag_groups_and_option_values():
 def test_env_wrapper_is_stripped():
     _, sh = script("FROM a\nRUN env PIP_NO_CACHE_DIR=1 pip install x\n")
     assert sh.commands[0].name == "pip"
+
+
+def test_redirects_are_attached_to_the_command():
+    _, sh = script("FROM a\nRUN curl -fsSL https://e.com/x.tgz > /tmp/x.tgz && tar -xzf /tmp/x.tgz\n")
+    assert sh.commands[0].redirects == ["> /tmp/x.tgz"]
+
+
+def test_shell_form_with_heredoc_input_parses_completely():
+    df, sh = script("FROM a\nRUN cat <<EOF > /etc/app.conf && echo done\nkey=value\nEOF\n")
+    assert sh.complete
+    assert [c.name for c in sh.commands] == ["cat", "echo"]
+    echo = sh.commands[1]
+    assert df.text[echo.span.start : echo.span.end] == "echo done"

@@ -179,6 +179,11 @@ def script_for_instruction(instruction: "Instruction") -> ShellScript | None:
         # shell, and the raw text keeps spans exact.
         raw = instruction.dockerfile.text[heredoc.body.start : heredoc.body.end]
         return parse_script(raw, heredoc.body.start, "heredoc")
+    if heredocs:
+        # The shell reads the heredoc bodies after the command line; give them to the
+        # parser so the line parses completely (bodies are data, not commands).
+        tail = "".join(f"\n{heredoc.content}{heredoc.name}" for heredoc in heredocs)
+        return parse_script(target.args + tail, target, "shell-form", visible=len(target.args))
     return parse_script(target.args, target, "shell-form")
 
 
@@ -191,12 +196,19 @@ def _is_shell_shebang(body: str) -> bool:
     return any(shell in first for shell in ("/sh", "/bash", "/dash", "/ash", " sh", " bash"))
 
 
-def parse_script(source: str, anchor, origin: str) -> ShellScript:
-    """Parse ``source``; ``anchor`` maps offsets (an Instruction, an int offset or None)."""
+def parse_script(source: str, anchor, origin: str, visible: int | None = None) -> ShellScript:
+    """Parse ``source``; ``anchor`` maps offsets (an Instruction, an int offset or None).
+
+    ``visible``: only commands starting before this offset are reported (the rest
+    is appended heredoc data).
+    """
     try:
-        return _Builder(source, anchor, origin).build()
+        script = _Builder(source, anchor, origin).build(visible)
     except (RecursionError, ValueError, UnicodeError):
         return ShellScript(source, [], False, origin)
+    if visible is not None:
+        script.source = source[:visible]
+    return script
 
 
 class _Builder:
@@ -207,6 +219,7 @@ class _Builder:
         self.ascii = len(self.data) == len(source)
         self.anchor = anchor
         self.commands: list[ShellCommand] = []
+        self.visible_bytes: int | None = None
 
     def char_offset(self, byte_offset: int) -> int:
         if self.ascii:
@@ -227,9 +240,10 @@ class _Builder:
     def text(self, node) -> str:
         return self.data[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass")
 
-    def build(self) -> ShellScript:
+    def build(self, visible: int | None = None) -> ShellScript:
         tree = _parser().parse(self.data)
         root = tree.root_node
+        self.visible_bytes = None if visible is None else len(self.source[:visible].encode("utf-8", "surrogatepass"))
         self._walk(root, None)
         return ShellScript(self.source, self.commands, not root.has_error, self.origin)
 
@@ -241,8 +255,20 @@ class _Builder:
             return None
         if kind == "redirected_statement":
             body = node.child_by_field_name("body")
+            before = len(self.commands)
             if body is not None:
                 self._walk(body, operator, in_pipeline)
+            if body is not None and body.type == "command" and len(self.commands) > before:
+                # tree-sitter hangs `> file` on the statement, not on the command
+                self.commands[before].redirects.extend(
+                    self.text(child).split("\n", 1)[0]
+                    for child in node.children
+                    if child.type in ("file_redirect", "heredoc_redirect", "herestring_redirect")
+                )
+            for child in node.children:
+                if child.type == "heredoc_redirect":
+                    # `cmd <<EOF && next`: tree-sitter nests `next` inside the redirect
+                    self._walk(child, None, in_pipeline)
             return None
         pending = operator
         for child in node.children:
@@ -257,6 +283,8 @@ class _Builder:
         return pending
 
     def _command(self, node, operator: str | None, in_pipeline: bool) -> None:
+        if self.visible_bytes is not None and node.start_byte >= self.visible_bytes:
+            return
         words: list[Word] = []
         assignments: list[str] = []
         redirects: list[str] = []
