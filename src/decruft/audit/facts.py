@@ -23,8 +23,11 @@ def rm_targets(command: ShellCommand) -> list[str]:
     """Paths an ``rm -r``-style command deletes (empty if it is not one)."""
     if command.name == "rm":
         return [arg for arg in command.positional]
-    if command.name == "find" and ("-delete" in command.args or "-exec" in command.args):
-        return [arg for arg in command.args[:1] if not arg.startswith("-")]
+    if command.name == "find" and "-delete" in command.args:
+        # Only an unfiltered `find DIR -delete` (or `-mindepth 1 -delete`) empties DIR.
+        predicates = [arg for arg in command.args[1:] if arg.startswith("-")]
+        if set(predicates) <= {"-delete", "-mindepth", "-depth", "-xdev"}:
+            return [arg for arg in command.args[:1] if not arg.startswith("-")]
     return []
 
 
@@ -58,7 +61,7 @@ def apt_commands(script: ShellScript, *subcommands: str) -> list[ShellCommand]:
 
 
 def env_value(context: RuleContext, instruction: Instruction, command: ShellCommand, name: str) -> str | None:
-    """``name`` as the command sees it: inline ``VAR=x cmd``, ``export``, or ENV."""
+    """``name`` as the command sees it: inline ``VAR=x cmd``, ``export``, ENV or an in-scope ARG."""
     for assignment in command.assignments:
         key, _, value = assignment.partition("=")
         if key == name:
@@ -77,7 +80,7 @@ def env_value(context: RuleContext, instruction: Instruction, command: ShellComm
                     key, sep, value = arg.partition("=")
                     if sep and key == name:
                         return value
-    return context.env(instruction).get(name)
+    return run_env(context, instruction).get(name)
 
 
 def truthy(value: str | None) -> bool:
@@ -566,17 +569,11 @@ def run_env(context: RuleContext, instruction: Instruction) -> dict[str, str]:
 
     BuildKit exports build args to RUN's environment (ENV wins on a clash), so
     ``ARG PIP_NO_CACHE_DIR=1`` turns pip's cache off just like ENV does.
-    ``context.env`` (and so `env_value`) only returns ENV.
     """
     return context.model.scope_at(instruction).variables()
 
 
-def run_variable(context: RuleContext, instruction: Instruction, command: ShellCommand, name: str) -> str | None:
-    """`env_value`, falling back to an in-scope ARG value."""
-    value = env_value(context, instruction, command, name)
-    if value is None:
-        value = run_env(context, instruction).get(name)
-    return value
+run_variable = env_value  # the name some rules use
 
 
 def display_path(context: RuleContext, instruction: Instruction, path: str) -> str:
