@@ -40,6 +40,8 @@ import hashlib
 import io
 import os
 import posixpath
+import struct
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
@@ -128,6 +130,74 @@ def looks_like_tar(head: bytes) -> bool:
         return _checksum_ok(block)
     except CorruptImageError:
         return False
+
+
+# -------------------------------------------------------------------------------------- hashing
+
+
+class BackgroundHasher:
+    """sha256 computed in a worker thread, so hashing overlaps reading and decompressing.
+
+    ``hashlib`` releases the GIL while it hashes a large buffer; small updates (tar headers) are
+    gathered into 1 MiB batches first.  Data is copied before it is queued (callers reuse their
+    buffers); at most ``depth`` batches wait, which bounds memory to a few MiB.
+    """
+
+    BATCH = 1 << 20
+
+    def __init__(self, depth: int = 4) -> None:
+        import queue
+        import threading
+
+        self._h = hashlib.sha256()
+        self._pending = bytearray()
+        self._q: Any = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, name="decruft-sha256", daemon=True)
+        self._thread.start()
+        self._done: str | None = None
+
+    def _run(self) -> None:
+        update = self._h.update
+        get = self._q.get
+        while True:
+            item = get()
+            if item is None:
+                return
+            update(item)
+
+    def update(self, data: Any) -> None:
+        if len(data) >= self.BATCH // 4:
+            if self._pending:
+                self._q.put(bytes(self._pending))
+                self._pending.clear()
+            self._q.put(bytes(data))
+            return
+        self._pending += data
+        if len(self._pending) >= self.BATCH:
+            self._q.put(bytes(self._pending))
+            self._pending.clear()
+
+    def hexdigest(self) -> str:
+        if self._done is None:
+            if self._pending:
+                self._q.put(bytes(self._pending))
+                self._pending.clear()
+            self._q.put(None)
+            self._thread.join()
+            self._done = self._h.hexdigest()
+        return self._done
+
+    def close(self) -> None:
+        """Stop the worker without a result (on errors)."""
+        if self._done is None and self._thread.is_alive():
+            self._pending.clear()
+            self._q.put(None)
+            self._thread.join()
+            self._done = ""
+
+
+def new_hasher(threaded: bool = True) -> Any:
+    return BackgroundHasher() if threaded else hashlib.sha256()
 
 
 # ---------------------------------------------------------------------------------------- inputs
@@ -379,6 +449,8 @@ class TarHeader:
 
 
 HEADER_ONLY = frozenset("123456")
+# name mode uid gid size mtime chksum typeflag linkname magic+version uname gname devmajor devminor prefix
+_HEADER = struct.Struct("100s8s8s8s12s12s8s1s100s8s32s32s8s8s155s")
 REGULAR = frozenset(("0", "\0", "7"))
 
 
@@ -390,6 +462,10 @@ def _num(field: bytes, what: str) -> int:
         else:
             value &= (1 << (8 * len(field) - 1)) - 1
         return value
+    try:
+        return int(field.rstrip(b"\0 ") or b"0", 8)  # the common case: "0000644\0"
+    except ValueError:
+        pass
     text = field.split(b"\0", 1)[0].strip(b" ")
     if not text:
         return 0
@@ -399,9 +475,14 @@ def _num(field: bytes, what: str) -> int:
         raise CorruptImageError(f"bad tar header: {what} field {field!r} is not a number") from None
 
 
+_adler32 = zlib.adler32
+
+
 def _checksum_ok(block: bytes) -> bool:
     stored = _num(block[148:156], "checksum")
-    unsigned = sum(block) - sum(block[148:156]) + 8 * 32
+    # Byte sum at C speed: Adler-32's low half is 1 + sum(bytes) mod 65521, exact for 256 bytes.
+    mv = memoryview(block)
+    unsigned = (_adler32(mv[:256]) & 0xFFFF) + (_adler32(mv[256:]) & 0xFFFF) - 2 - sum(block[148:156]) + 8 * 32
     if stored == unsigned:
         return True
     signed = unsigned - 256 * sum(1 for b in block if b >= 128) + 256 * sum(1 for b in block[148:156] if b >= 128)
@@ -409,7 +490,10 @@ def _checksum_ok(block: bytes) -> bool:
 
 
 def _str(raw: bytes) -> str:
-    return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    end = raw.find(b"\0")
+    if end >= 0:
+        raw = raw[:end]
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def parse_pax(data: bytes) -> dict[str, str]:
@@ -492,17 +576,16 @@ def iter_headers(inp: TarInput) -> Iterator[TarHeader]:
                 global_pax.update(parse_pax(body))
             continue
 
-        magic = block[257:265]
-        name = _str(block[0:100])
-        if magic[:6] == b"ustar\0":  # POSIX ustar: prefix field
-            prefix = _str(block[345:500])
-            if prefix:
-                name = prefix + "/" + name
-        linkname = _str(block[157:257])
-        mode = _num(block[100:108], "mode")
-        uid = _num(block[108:116], "uid")
-        gid = _num(block[116:124], "gid")
-        mtime = _num(block[136:148], "mtime")
+        (f_name, f_mode, f_uid, f_gid, _, f_mtime, _, _, f_link, f_magic, _, _, _, _,
+         f_prefix) = _HEADER.unpack_from(block)
+        name = _str(f_name)
+        if f_magic[:6] == b"ustar\0" and f_prefix[0]:  # POSIX ustar: prefix field
+            name = _str(f_prefix) + "/" + name
+        linkname = _str(f_link) if f_link[0] else ""
+        mode = _num(f_mode, "mode")
+        uid = _num(f_uid, "uid")
+        gid = _num(f_gid, "gid")
+        mtime = _num(f_mtime, "mtime")
         realsize = size
         sparse = False
 
@@ -580,6 +663,8 @@ def normalize_path(name: str) -> str | None:
     Leading ``/`` and ``./`` are dropped, ``.`` and empty components removed, ``x/..`` folded
     (as Go's ``filepath.Clean``, which Docker applies before extracting).
     """
+    if name and name[0] not in "./" and name[-1] != "/" and "//" not in name and "/." not in name:
+        return name  # already clean (the common case)
     parts: list[str] = []
     for comp in name.split("/"):
         if comp == "" or comp == ".":
@@ -654,9 +739,9 @@ def read_entries(inp: TarInput, *, hash_contents: bool = False, warn: Warnings |
         if raw_name.startswith("/"):
             warn.add("absolute-path", f"absolute path {raw_name!r} read as {path!r}")
         typeflag = h.typeflag
-        base = posixpath.basename(path)
         digest = None
         linkname: str | None = None
+        base = path.rpartition("/")[2] if ".wh." in path else ""
         if base.startswith(WHITEOUT_PREFIX):
             parent = posixpath.dirname(path)
             if base == OPAQUE_NAME:
@@ -731,39 +816,49 @@ def _wrap_decompress_errors(kind: str, exc: BaseException) -> CorruptImageError:
 
 def scan_stream(reader: Any, *, length: int | None = None, hash_contents: bool = False,
                 warn: Warnings | None = None, budget: EntryBudget | None = None,
-                progress: Callable[[int], None] | None = None, blob_hasher: bool = True) -> LayerScan:
+                progress: Callable[[int], None] | None = None, verify: bool = True) -> LayerScan:
     """Read one layer blob from a forward-only reader: entries, sizes, DiffID and blob digest.
 
-    Every byte is read (there is no seeking in a stream), so the uncompressed stream is always
-    hashed (the DiffID) and so are the stored bytes (the blob digest).
+    Every byte is read (there is no seeking in a stream); with ``verify`` the uncompressed
+    stream is hashed (the DiffID) and so are the stored bytes (the blob digest), in background
+    threads.  Without it nothing is hashed and both come back as None.
     """
     warn = warn or Warnings()
-    raw = RawReader(reader, length, hashlib.sha256() if blob_hasher else None, progress)
+    raw = RawReader(reader, length, None, progress)
     kind = detect_compression(raw.peek(4))
-    diff_hasher = hashlib.sha256()
-    if kind == "none":
-        raw_hasher, raw.hasher = raw.hasher, None  # one pass hashes both (the bytes are the same)
-        inp = SeqInput(raw, diff_hasher)
-        entries = _read_or_wrap(inp, kind, hash_contents, warn, budget)
-        inp.drain()
-        raw.drain()
-        digest = "sha256:" + diff_hasher.hexdigest()
-        return LayerScan(entries, inp.pos, inp.pos, kind, digest, digest if raw_hasher is not None else None,
-                         warn.finish())
-    dec = _decompressor(kind, raw)
-    inp = SeqInput(dec, diff_hasher)
-    entries = _read_or_wrap(inp, kind, hash_contents, warn, budget)
+    diff_hasher = new_hasher() if verify else None
+    raw_hasher = None
+    if kind != "none" and verify:
+        raw_hasher = new_hasher()
+        raw.hasher = raw_hasher
+        raw.hasher.update(raw.peek(4))  # the peeked bytes were read before the hasher was set
     try:
-        inp.drain()
-    except (OSError, EOFError, ValueError) as exc:  # isal raises IsalError (an OSError subclass)
-        raise _wrap_decompress_errors(kind, exc) from exc
-    except Exception as exc:  # zstandard.ZstdError
-        if type(exc).__name__ == "ZstdError":
+        if kind == "none":
+            inp = SeqInput(raw, diff_hasher)
+            entries = _read_or_wrap(inp, kind, hash_contents, warn, budget)
+            inp.drain()
+            raw.drain()
+            digest = "sha256:" + diff_hasher.hexdigest() if diff_hasher is not None else None
+            return LayerScan(entries, inp.pos, inp.pos, kind, digest, digest, warn.finish())
+        dec = _decompressor(kind, raw)
+        inp = SeqInput(dec, diff_hasher)
+        entries = _read_or_wrap(inp, kind, hash_contents, warn, budget)
+        try:
+            inp.drain()
+        except (OSError, EOFError, ValueError) as exc:  # isal raises IsalError (an OSError subclass)
             raise _wrap_decompress_errors(kind, exc) from exc
-        raise
-    raw.drain()  # anything after the compressed stream still belongs to the blob
-    return LayerScan(entries, inp.pos, raw.count, kind, "sha256:" + diff_hasher.hexdigest(),
-                     "sha256:" + raw.hasher.hexdigest() if raw.hasher is not None else None, warn.finish())
+        except Exception as exc:  # zstandard.ZstdError
+            if type(exc).__name__ == "ZstdError":
+                raise _wrap_decompress_errors(kind, exc) from exc
+            raise
+        raw.drain()  # anything after the compressed stream still belongs to the blob
+        return LayerScan(entries, inp.pos, raw.count, kind,
+                         "sha256:" + diff_hasher.hexdigest() if diff_hasher is not None else None,
+                         "sha256:" + raw_hasher.hexdigest() if raw_hasher is not None else None, warn.finish())
+    finally:
+        for h in (diff_hasher, raw_hasher):
+            if isinstance(h, BackgroundHasher):
+                h.close()
 
 
 def _read_or_wrap(inp: TarInput, kind: str, hash_contents: bool, warn: Warnings, budget: EntryBudget | None) -> list[Entry]:
@@ -781,7 +876,7 @@ def _read_or_wrap(inp: TarInput, kind: str, hash_contents: bool, warn: Warnings,
 
 def scan_file_window(fd: int, start: int, length: int, *, hash_contents: bool = False,
                      warn: Warnings | None = None, budget: EntryBudget | None = None,
-                     progress: Callable[[int], None] | None = None) -> LayerScan:
+                     progress: Callable[[int], None] | None = None, verify: bool = True) -> LayerScan:
     """Read one layer blob stored at ``[start, start+length)`` of a seekable file.
 
     An uncompressed layer is listed in place, seeking over file bodies (no DiffID: the bytes are
@@ -796,7 +891,7 @@ def scan_file_window(fd: int, start: int, length: int, *, hash_contents: bool = 
         entries = read_entries(inp, warn=warn, budget=budget)
         return LayerScan(entries, length, length, kind, None, None, warn.finish())
     return scan_stream(_FdWindow(fd, start, length), length=length, hash_contents=hash_contents,
-                       warn=warn, budget=budget, progress=progress)
+                       warn=warn, budget=budget, progress=progress, verify=verify)
 
 
 class _FdWindow(io.RawIOBase):
