@@ -1297,3 +1297,43 @@ def test_daemon_unreachable(monkeypatch, tmp_path):
     with pytest.raises(SourceUnreachableError) as info:
         open_image("docker://busybox")
     assert "nope.sock" in info.value.address
+
+
+# ================================================================================ read_files
+
+
+def _read_files_layers(compression: str) -> list[BLayer]:
+    return [
+        blayer([M("var/lib/dpkg/status", data=b"v1"), M("etc/os-release", data=b"debian"),
+                M("opt/x/conf", data=b"x")], compression),
+        blayer([M("var/lib/dpkg/status", data=b"v2"), M("opt/x/", "dir"), M("opt/x/.wh..wh..opq")], compression),
+        blayer([M("etc/.wh.os-release")], compression),
+    ]
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_read_files_gives_the_visible_copy(tmp_path, compression):
+    layers = _read_files_layers(compression)
+    wanted = {"var/lib/dpkg/status", "/etc/os-release", "opt/x/conf", "missing"}
+    if compression == "none":
+        path = write_tar(tmp_path / "a.tar", legacy_files(layers, make_config(layers)))
+    else:
+        path = write_tar(tmp_path / "a.tar", oci_files(oci_image({"linux/amd64": layers})))
+    img = open_image(str(path), read_files=wanted)
+    assert img.file_contents == {"var/lib/dpkg/status": b"v2"}
+    streamed = read_save_stream(NonSeekable(path.read_bytes()), "t", read_files=wanted)
+    assert streamed.file_contents == {"var/lib/dpkg/status": b"v2"}
+    assert open_image(str(path)).file_contents == {}
+    hashed = open_image(str(path), read_files=wanted, hash_contents=True)
+    status = [e for e in hashed.layers[1].entries if e.path == "var/lib/dpkg/status"][0]
+    assert status.digest == sha(b"v2")
+
+
+def test_progress_reports(tmp_path):
+    layers = three_layers("gzip")
+    path = write_tar(tmp_path / "p.tar", oci_files(oci_image({"linux/amd64": layers})))
+    calls: list[tuple] = []
+    open_image(str(path), progress=lambda label, done, total: calls.append((label, done, total)))
+    labels = {c[0] for c in calls}
+    assert {"layer 1/3", "layer 2/3"} <= labels
+    assert all(total == len(layers[int(label[6]) - 1].blob) for label, _, total in calls)

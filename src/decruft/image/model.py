@@ -85,6 +85,9 @@ class Image:
     platform: str | None = None  # "linux/amd64"
     manifest_digest: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # Contents of the files a reader was asked for (``open_image(read_files=...)``): path -> bytes
+    # of the copy visible in the final filesystem (topmost regular file, not deleted above).
+    file_contents: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def tar_size(self) -> int:

@@ -424,7 +424,7 @@ class RegistryStore(_Store):
             resp = client.open_blob(digest)
             try:
                 return scan_stream(resp.raw, length=desc.get("size"), hash_contents=hash_contents, warn=warn,
-                                   budget=budget, progress=progress, verify=ctx.verify)
+                                   budget=budget, progress=progress, verify=ctx.verify, read_files=ctx.read_files)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise client._unreachable(resp.url, exc) from exc
             except ImageError:

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from decruft.image.model import HistoryEntry, Image, Layer
+from decruft.image.model import EntryType, HistoryEntry, Image, Layer
 from decruft.image.tarstream import (
     BLOCK,
     CorruptImageError,
@@ -211,8 +211,9 @@ class _Ctx:
     """Per-call options and state: warnings, entry budget, verification, progress."""
 
     def __init__(self, reference: str, *, platform: str | None, hash_contents: bool,
-                 progress: Progress | None, verify: bool):
+                 progress: Progress | None, verify: bool, read_files: frozenset[str] | None = None):
         self.reference = reference
+        self.read_files = read_files or None
         self.platform = platform
         self.hash_contents = hash_contents
         self.progress = progress
@@ -337,7 +338,36 @@ def _assemble(ctx: _Ctx, *, source: str, config_bytes: bytes, specs: list[_Layer
         platform=platform or _config_platform(config),
         manifest_digest=manifest_digest,
         warnings=ctx.warnings,
+        file_contents=_visible_contents(layers, [cache[spec.key].contents for spec in specs]) if ctx.read_files else {},
     )
+
+
+def _visible_contents(layers: list[Layer], per_layer: list[dict[str, bytes]]) -> dict[str, bytes]:
+    """The contents each requested path has in the final filesystem (bottom to top, whiteouts applied)."""
+    visible: dict[str, bytes] = {}
+    for layer, contents in zip(layers, per_layer):
+        if not visible and not contents:
+            continue
+        for entry in layer.entries:  # opaque markers and whiteouts act on lower layers only
+            if entry.type is EntryType.OPAQUE:
+                prefix = entry.path + "/" if entry.path else ""
+                for path in [p for p in visible if p.startswith(prefix)]:
+                    del visible[path]
+            elif entry.type is EntryType.WHITEOUT:
+                for path in [p for p in visible if p == entry.path or p.startswith(entry.path + "/")]:
+                    del visible[path]
+        for entry in layer.entries:
+            if entry.type is EntryType.WHITEOUT or entry.type is EntryType.OPAQUE:
+                continue
+            if entry.path in contents and entry.type is EntryType.FILE:
+                visible[entry.path] = contents[entry.path]
+            elif entry.path in visible:  # replaced by a directory, a link, a file too big to keep
+                del visible[entry.path]
+            elif entry.type is not EntryType.DIR and visible:  # a non-directory hides paths below it
+                prefix = entry.path + "/"
+                for path in [p for p in visible if p.startswith(prefix)]:
+                    del visible[path]
+    return visible
 
 
 def _verify_scan(ctx: _Ctx, spec: _LayerSpec, scan: LayerScan, diff_id: str, i: int) -> None:
@@ -637,6 +667,7 @@ class _ArchiveStore(_Store):
         self.archive = archive
         self.hash_contents = ctx.hash_contents
         self.verify = ctx.verify
+        self.read_files = ctx.read_files
 
     def has(self, digest: str) -> bool:
         return bool(_DIGEST_RE.match(digest)) and self.archive.resolve(_blob_path(digest)) is not None
@@ -649,11 +680,12 @@ class _ArchiveStore(_Store):
         if member is None:
             raise CorruptImageError(f"{self.archive.where}: layer {name} is not in the archive")
         fd = self.archive.fd
-        hash_contents, verify = self.hash_contents, self.verify
+        hash_contents, verify, read_files = self.hash_contents, self.verify, self.read_files
 
         def scan(warn: Warnings, budget: EntryBudget, progress: Callable[[int], None] | None) -> LayerScan:
             return scan_file_window(fd, member.offset, member.size, hash_contents=hash_contents,
-                                    warn=warn, budget=budget, progress=progress, verify=verify)
+                                    warn=warn, budget=budget, progress=progress, verify=verify,
+                                    read_files=read_files)
 
         return _LayerSpec(key=member.name, digest=digest, media_type=media_type,
                           size=size if size is not None else member.size, scan=scan, where=name)
@@ -767,6 +799,7 @@ class _DirStore(_Store):
         self.root = root
         self.hash_contents = ctx.hash_contents
         self.verify = ctx.verify
+        self.read_files = ctx.read_files
 
     def _path(self, digest: str) -> Path:
         return self.root / _blob_path(digest)
@@ -786,7 +819,7 @@ class _DirStore(_Store):
 
     def layer_spec(self, desc: dict[str, Any], ctx: _Ctx) -> _LayerSpec:
         path = self._path(desc["digest"])
-        hash_contents, verify = self.hash_contents, self.verify
+        hash_contents, verify, read_files = self.hash_contents, self.verify, self.read_files
 
         def scan(warn: Warnings, budget: EntryBudget, progress: Callable[[int], None] | None) -> LayerScan:
             with open(path, "rb") as f:
@@ -794,7 +827,8 @@ class _DirStore(_Store):
                 if not stat.S_ISREG(st.st_mode):
                     raise CorruptImageError(f"{path} is not a regular file")
                 return scan_file_window(f.fileno(), 0, st.st_size, hash_contents=hash_contents,
-                                        warn=warn, budget=budget, progress=progress, verify=verify)
+                                        warn=warn, budget=budget, progress=progress, verify=verify,
+                                        read_files=read_files)
 
         return _LayerSpec(key=desc["digest"], digest=desc["digest"], media_type=desc.get("mediaType"),
                           size=desc.get("size"), scan=scan, where=_blob_path(desc["digest"]))
@@ -869,7 +903,8 @@ class _StreamStore(_Store):
             if detect_compression(head) != "none" or looks_like_tar(head):
                 warn = Warnings(prefix=f"{name}: ")
                 scan = scan_stream(raw, length=h.size, hash_contents=ctx.hash_contents, warn=warn,
-                                   budget=ctx.budget, progress=None, verify=ctx.verify)
+                                   budget=ctx.budget, progress=None, verify=ctx.verify,
+                                   read_files=ctx.read_files)
                 self.members[name] = _StreamMember("layer", scan=scan, size=h.size)
             elif head.lstrip()[:1] in (b"{", b"[") and h.size <= MAX_JSON:
                 data = raw.read()
@@ -938,9 +973,10 @@ class _StreamStore(_Store):
 
 def read_save_stream(reader: Any, reference: str, *, source: str = "daemon", platform: str | None = None,
                      hash_contents: bool = False, progress: Progress | None = None,
-                     verify: bool = True) -> Image:
+                     verify: bool = True, read_files: set[str] | frozenset[str] | None = None) -> Image:
     """Read a ``docker save`` tar from a forward-only reader (``read(n)``), in one pass."""
-    ctx = _Ctx(reference, platform=platform, hash_contents=hash_contents, progress=progress, verify=verify)
+    ctx = _Ctx(reference, platform=platform, hash_contents=hash_contents, progress=progress, verify=verify,
+               read_files=frozenset(read_files) if read_files else None)
     store = _StreamStore(reference)
     store.feed(reader, ctx)
     return store.image(ctx, source)
@@ -1077,17 +1113,22 @@ def _has_registry_host(name: str) -> bool:
 
 
 def open_image(reference: str, *, platform: str | None = None, hash_contents: bool = False,
-               progress: Progress | None = None, verify: bool = True) -> Image:
+               progress: Progress | None = None, verify: bool = True,
+               read_files: set[str] | frozenset[str] | None = None) -> Image:
     """Read the image ``reference`` names: an archive, an OCI directory, a daemon or registry image.
 
     ``platform`` (``os/arch[/variant]``) picks one image of a multi-platform index (default: the
     host's). ``hash_contents`` reads every file body and sets ``Entry.digest`` (sha256).
-    ``verify=False`` turns digest mismatches into warnings.  See the module docstring for the
-    dispatch rules and the errors.
+    ``verify=False`` hashes no layer and turns digest mismatches into warnings.  ``read_files``
+    (normalised paths such as ``var/lib/dpkg/status``) fills ``Image.file_contents`` with the
+    bytes each of those files has in the final filesystem (files up to 64 MiB).  See the module
+    docstring for the dispatch rules and the errors.
     """
     if platform is not None:
         _split_platform(platform)  # validate early
-    ctx = _Ctx(reference, platform=platform, hash_contents=hash_contents, progress=progress, verify=verify)
+    files = frozenset(p.strip("/") for p in read_files) if read_files else None
+    ctx = _Ctx(reference, platform=platform, hash_contents=hash_contents, progress=progress, verify=verify,
+               read_files=files)
     if reference.startswith("docker://"):
         return _open_daemon(reference[len("docker://"):], ctx)
     if reference.startswith("registry://"):

@@ -105,6 +105,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 MAX_META_BYTES = 16 << 20  # cap for one PAX header / GNU long name body
 MAX_ENTRIES = 20_000_000  # per image; ~5 GB of Entry records; a guard against hostile archives
+MAX_READ_FILE = 64 << 20  # largest file whose contents ``read_files`` keeps
 WARN_LIMIT = 50  # per kind of warning and layer; the rest are counted
 
 Progress = Callable[[str, int, "int | None"], None]
@@ -703,6 +704,7 @@ class LayerScan:
     diff_id: str | None  # sha256 of the uncompressed stream, when it was read in full
     digest: str | None  # sha256 of the stored bytes, when they were read in full
     warnings: list[str] = field(default_factory=list)
+    contents: dict[str, bytes] = field(default_factory=dict)  # read_files found in this layer
 
 
 class EntryBudget:
@@ -721,8 +723,13 @@ class EntryBudget:
 
 
 def read_entries(inp: TarInput, *, hash_contents: bool = False, warn: Warnings | None = None,
-                 budget: EntryBudget | None = None) -> list[Entry]:
-    """Turn the headers of one layer tar into normalised :class:`Entry` records."""
+                 budget: EntryBudget | None = None, read_files: frozenset[str] | None = None,
+                 contents: dict[str, bytes] | None = None) -> list[Entry]:
+    """Turn the headers of one layer tar into normalised :class:`Entry` records.
+
+    Regular files whose path is in ``read_files`` (and no larger than :data:`MAX_READ_FILE`)
+    have their bytes stored in ``contents``.
+    """
     warn = warn or Warnings()
     budget = budget or EntryBudget()
     entries: list[Entry] = []
@@ -761,7 +768,13 @@ def read_entries(inp: TarInput, *, hash_contents: bool = False, warn: Warnings |
         elif typeflag in REGULAR or typeflag == "S":
             etype = EntryType.FILE
             size = h.realsize
-            if hash_contents and not h.sparse:
+            if read_files and path in read_files and not h.sparse and h.size <= MAX_READ_FILE:
+                body = inp.read_exact(h.size, f"the body of {path}")
+                if contents is not None:
+                    contents[path] = body
+                if hash_contents:
+                    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+            elif hash_contents and not h.sparse:
                 digest = _hash_body(inp, h.size, scratch)  # type: ignore[arg-type]
         elif typeflag in _TYPES:
             etype = _TYPES[typeflag]
@@ -816,7 +829,8 @@ def _wrap_decompress_errors(kind: str, exc: BaseException) -> CorruptImageError:
 
 def scan_stream(reader: Any, *, length: int | None = None, hash_contents: bool = False,
                 warn: Warnings | None = None, budget: EntryBudget | None = None,
-                progress: Callable[[int], None] | None = None, verify: bool = True) -> LayerScan:
+                progress: Callable[[int], None] | None = None, verify: bool = True,
+                read_files: frozenset[str] | None = None) -> LayerScan:
     """Read one layer blob from a forward-only reader: entries, sizes, DiffID and blob digest.
 
     Every byte is read (there is no seeking in a stream); with ``verify`` the uncompressed
@@ -832,17 +846,18 @@ def scan_stream(reader: Any, *, length: int | None = None, hash_contents: bool =
         raw_hasher = new_hasher()
         raw.hasher = raw_hasher
         raw.hasher.update(raw.peek(4))  # the peeked bytes were read before the hasher was set
+    contents: dict[str, bytes] = {}
     try:
         if kind == "none":
             inp = SeqInput(raw, diff_hasher)
-            entries = _read_or_wrap(inp, kind, hash_contents, warn, budget)
+            entries = _read_or_wrap(inp, kind, hash_contents, warn, budget, read_files, contents)
             inp.drain()
             raw.drain()
             digest = "sha256:" + diff_hasher.hexdigest() if diff_hasher is not None else None
-            return LayerScan(entries, inp.pos, inp.pos, kind, digest, digest, warn.finish())
+            return LayerScan(entries, inp.pos, inp.pos, kind, digest, digest, warn.finish(), contents)
         dec = _decompressor(kind, raw)
         inp = SeqInput(dec, diff_hasher)
-        entries = _read_or_wrap(inp, kind, hash_contents, warn, budget)
+        entries = _read_or_wrap(inp, kind, hash_contents, warn, budget, read_files, contents)
         try:
             inp.drain()
         except (OSError, EOFError, ValueError) as exc:  # isal raises IsalError (an OSError subclass)
@@ -854,16 +869,19 @@ def scan_stream(reader: Any, *, length: int | None = None, hash_contents: bool =
         raw.drain()  # anything after the compressed stream still belongs to the blob
         return LayerScan(entries, inp.pos, raw.count, kind,
                          "sha256:" + diff_hasher.hexdigest() if diff_hasher is not None else None,
-                         "sha256:" + raw_hasher.hexdigest() if raw_hasher is not None else None, warn.finish())
+                         "sha256:" + raw_hasher.hexdigest() if raw_hasher is not None else None, warn.finish(),
+                         contents)
     finally:
         for h in (diff_hasher, raw_hasher):
             if isinstance(h, BackgroundHasher):
                 h.close()
 
 
-def _read_or_wrap(inp: TarInput, kind: str, hash_contents: bool, warn: Warnings, budget: EntryBudget | None) -> list[Entry]:
+def _read_or_wrap(inp: TarInput, kind: str, hash_contents: bool, warn: Warnings, budget: EntryBudget | None,
+                  read_files: frozenset[str] | None, contents: dict[str, bytes]) -> list[Entry]:
     try:
-        return read_entries(inp, hash_contents=hash_contents, warn=warn, budget=budget)
+        return read_entries(inp, hash_contents=hash_contents, warn=warn, budget=budget, read_files=read_files,
+                            contents=contents)
     except ImageError:
         raise
     except (OSError, EOFError, ValueError) as exc:
@@ -876,7 +894,8 @@ def _read_or_wrap(inp: TarInput, kind: str, hash_contents: bool, warn: Warnings,
 
 def scan_file_window(fd: int, start: int, length: int, *, hash_contents: bool = False,
                      warn: Warnings | None = None, budget: EntryBudget | None = None,
-                     progress: Callable[[int], None] | None = None, verify: bool = True) -> LayerScan:
+                     progress: Callable[[int], None] | None = None, verify: bool = True,
+                     read_files: frozenset[str] | None = None) -> LayerScan:
     """Read one layer blob stored at ``[start, start+length)`` of a seekable file.
 
     An uncompressed layer is listed in place, seeking over file bodies (no DiffID: the bytes are
@@ -888,10 +907,11 @@ def scan_file_window(fd: int, start: int, length: int, *, hash_contents: bool = 
     kind = detect_compression(head)
     if kind == "none" and not hash_contents:
         inp = SeekInput(fd, start, length, progress)
-        entries = read_entries(inp, warn=warn, budget=budget)
-        return LayerScan(entries, length, length, kind, None, None, warn.finish())
+        contents: dict[str, bytes] = {}
+        entries = read_entries(inp, warn=warn, budget=budget, read_files=read_files, contents=contents)
+        return LayerScan(entries, length, length, kind, None, None, warn.finish(), contents)
     return scan_stream(_FdWindow(fd, start, length), length=length, hash_contents=hash_contents,
-                       warn=warn, budget=budget, progress=progress, verify=verify)
+                       warn=warn, budget=budget, progress=progress, verify=verify, read_files=read_files)
 
 
 class _FdWindow(io.RawIOBase):
