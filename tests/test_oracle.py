@@ -106,7 +106,8 @@ def pending_fix_for(data: bytes) -> str | None:
     """The PENDING_FIXES key an input runs into, if any (cheap textual predicates)."""
     text = data.decode("utf-8", "surrogateescape")
     head = text[:2000]
-    joined = re.sub(r"[\\`][ \t]*\r*\n", "", text)  # crude: continuation lines joined
+    escape = "`" if re.match(r"(?:\ufeff)?(?:[ \t]*#[^\n]*\n)*?[ \t]*#\s*escape\s*=\s*`", head, re.I) else "\\"
+    joined = re.sub(re.escape(escape) + r"[ \t]*\r*\n", "", text)  # crude: continuation lines joined
     for m in re.finditer(r"(?im)^\s*(?:onbuild\s+)?(?:run|cmd|entrypoint|shell|add|copy|volume|healthcheck)\b"
                          r"[^\n\[]*?(\[[^\n]*)$", joined):
         candidate = m.group(1)
@@ -438,6 +439,9 @@ EDGE_CASES: list[Edge] = [
     Edge("json-copy-non-string", "FROM a\nCOPY [\"a\", 1]\n", ERROR),
     Edge("json-trailing-text", "FROM a\nCMD [\"a\"] b\n", AGREE, pending="json-trailing-text"),
     Edge("json-extra-bracket", "FROM a\nCMD [\"a\"]]\n", AGREE, pending="json-trailing-text"),
+    Edge("json-then-heredoc", "FROM a\nRUN [ ] <<EOF\nEOF\n", REJECTED,
+         "`[ ]` is JSON (trailing text ignored), so no heredoc: `EOF` is an instruction",
+         pending="json-trailing-text"),
     Edge("json-lone-surrogate", "FROM a\nCMD [\"\\ud800\"]\n", AGREE, pending="json-invalid-text"),
     Edge("shell-not-json", "FROM a\nSHELL sh -c\n", REJECTED),
     # ---- ENV / LABEL / ARG
