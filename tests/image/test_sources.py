@@ -1337,3 +1337,22 @@ def test_progress_reports(tmp_path):
     labels = {c[0] for c in calls}
     assert {"layer 1/3", "layer 2/3"} <= labels
     assert all(total == len(layers[int(label[6]) - 1].blob) for label, _, total in calls)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_real_oci_layouts_from_skopeo(built_image, tmp_path, compression):
+    """OCI layout directories and oci-archive tars as a real tool writes them (gzip and zstd)."""
+    import shutil
+
+    if not shutil.which("skopeo"):
+        pytest.skip("skopeo is not installed (apt-get install skopeo)")
+    daemon = open_image(f"docker://{built_image}")
+    for dest, path in ((f"oci:{tmp_path}/layout:latest", tmp_path / "layout"),
+                       (f"oci-archive:{tmp_path}/image.tar:latest", tmp_path / "image.tar")):
+        subprocess.run(["skopeo", "copy", "-q", "--insecure-policy", "--dest-compress-format", compression,
+                        f"docker-daemon:{built_image}", dest], check=True, timeout=300)
+        img = open_image(str(path))
+        assert img.warnings == []
+        assert summary(img) == summary(daemon)
+        assert all(l.media_type == LAYER_MT[compression] for l in img.layers)
