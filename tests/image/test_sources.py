@@ -1356,3 +1356,13 @@ def test_real_oci_layouts_from_skopeo(built_image, tmp_path, compression):
         assert img.warnings == []
         assert summary(img) == summary(daemon)
         assert all(l.media_type == LAYER_MT[compression] for l in img.layers)
+
+
+@pytest.mark.docker
+def test_daemon_platform_and_name_shadowed_by_a_directory(built_image, tmp_path, monkeypatch):
+    with pytest.raises(PlatformNotFoundError, match="linux/arm64"):
+        open_image(f"docker://{built_image}", platform="linux/arm64")
+    assert open_image(f"docker://{built_image}", platform="linux/amd64").platform == "linux/amd64"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "busybox").mkdir()  # a directory that is not an OCI layout does not hide the image
+    assert open_image("busybox").source == "daemon"

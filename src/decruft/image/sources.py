@@ -631,7 +631,8 @@ class _Archive:
             if member.typeflag == "2":
                 base = posixpath.dirname(member.name)
                 target = posixpath.normpath(posixpath.join("/", base, member.linkname)).lstrip("/")
-                if posixpath.normpath(posixpath.join(base, member.linkname)).startswith("../"):
+                rel = posixpath.normpath(posixpath.join(base, member.linkname))
+                if rel == ".." or rel.startswith("../"):
                     raise CorruptImageError(
                         f"{self.where}: member {member.name} links outside the archive ({member.linkname})")
             else:  # hard link: the name of an earlier member
@@ -880,8 +881,8 @@ class _StreamStore(_Store):
         self.where = where
         self.members: dict[str, _StreamMember] = {}
 
-    def feed(self, reader: Any, ctx: _Ctx) -> None:
-        outer = SeqInput(reader, None, ctx.reporter(self.where, None))
+    def feed(self, reader: Any, ctx: _Ctx, total: int | None = None) -> None:
+        outer = SeqInput(reader, None, ctx.reporter(self.where, total))
         for h in iter_headers(outer):
             name = _clean_member_name(h.name)
             if h.typeflag in ("1", "2"):
@@ -1037,21 +1038,23 @@ def _open_daemon(name: str, ctx: _Ctx) -> Image:
             if exc.status_code == 400:
                 raise ImageNotFoundError(f"{name!r} is not a valid image reference: {exc.explanation}") from None
             raise
-        if ctx.platform is not None:
-            have = _platform_string(info.get("Os"), info.get("Architecture"), info.get("Variant"))
-            if not _platform_matches(ctx.platform, have):
-                raise PlatformNotFoundError(
-                    f"the daemon's image {name!r} is {have}, not {ctx.platform}", available=[have] if have else [])
         # Our own request rather than client.get_image(): docker-py switches the socket timeout
-        # off for that stream, and a stalled daemon must not hang us.
+        # off for that stream, and a stalled daemon must not hang us.  With a platform, engines
+        # with API >= 1.48 save only that platform of a multi-platform (containerd-store) image;
+        # older ones ignore the parameter and the index is walked here instead.
         url = f"{address}/v{client.api_version}/images/{_quote_name(name)}/get"
-        response = client.get(url, stream=True, timeout=DAEMON_TIMEOUT)
+        params = {}
+        if ctx.platform is not None:
+            os_, arch, variant = _split_platform(ctx.platform)
+            plat = {"os": os_, "architecture": arch, **({"variant": variant} if variant else {})}
+            params["platform"] = json.dumps(plat)
+        response = client.get(url, params=params, stream=True, timeout=DAEMON_TIMEOUT)
         if response.status_code == 404:
             raise ImageNotFoundError(f"no image {name!r} in the Docker daemon ({address})")
         response.raise_for_status()
         try:
             chunks = response.iter_content(chunk_size=1 << 20)
-            return _stream_image(IterReader(chunks), ctx)
+            return _stream_image(IterReader(chunks), ctx, total=info.get("Size"))
         finally:
             response.close()
     except (requests.ConnectionError, requests.Timeout) as exc:
@@ -1063,9 +1066,9 @@ def _open_daemon(name: str, ctx: _Ctx) -> Image:
         client.close()
 
 
-def _stream_image(reader: Any, ctx: _Ctx) -> Image:
+def _stream_image(reader: Any, ctx: _Ctx, total: int | None = None) -> Image:
     store = _StreamStore(ctx.reference)
-    store.feed(reader, ctx)
+    store.feed(reader, ctx, total=total)
     return store.image(ctx, "daemon")
 
 
@@ -1140,6 +1143,8 @@ def open_image(reference: str, *, platform: str | None = None, hash_contents: bo
     path = Path(reference)
     try:
         if path.is_dir():
+            if not (path / "index.json").exists() and not reference.startswith((".", "/")) and daemon_has(reference):
+                return _open_daemon(reference, ctx)  # "python" names an image, not ./python/
             return _open_layout_dir(path, ctx)
         if path.exists():
             if not path.is_file():
