@@ -1366,3 +1366,21 @@ def test_daemon_platform_and_name_shadowed_by_a_directory(built_image, tmp_path,
     monkeypatch.chdir(tmp_path)
     (tmp_path / "busybox").mkdir()  # a directory that is not an OCI layout does not hide the image
     assert open_image("busybox").source == "daemon"
+
+
+@pytest.mark.parametrize("args", [["--format=gnu"], ["--format=posix"], ["--format=posix", "--sparse-version=0.1"]],
+                         ids=["gnu-S", "pax-1.0", "pax-0.1"])
+def test_gnu_tar_sparse_files(tmp_path, args):
+    """Sparse members written by GNU tar report the file's real size; the next member still parses."""
+    src = tmp_path / "src"
+    src.mkdir()
+    with open(src / "holey", "wb") as fh:
+        fh.truncate(10 << 20)
+        fh.seek(5_000_000)
+        fh.write(b"data")
+    (src / "small").write_text("small\n")
+    out = tmp_path / "sparse.tar"
+    subprocess.run(["tar", "--sparse", *args, "-C", str(src), "-cf", str(out), "holey", "small"], check=True)
+    scan = tarstream.scan_stream(io.BytesIO(out.read_bytes()))
+    assert [(e.path, e.size) for e in scan.entries] == [("holey", 10 << 20), ("small", 6)]
+    assert scan.warnings == []
