@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 MOUNT_TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
@@ -41,7 +42,9 @@ class Mount:
         return self.type == "cache"
 
 
+@lru_cache(maxsize=4096)
 def parse_mount(value: str) -> Mount:
+    """Parse one ``--mount`` value (cached: validation and the model both ask)."""
     try:
         fields = next(csv.reader([value]), [])
     except csv.Error as exc:

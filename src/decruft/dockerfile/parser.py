@@ -348,8 +348,11 @@ def _extract_flags(rest: str) -> tuple[str, int, list[tuple[str, int, int]]]:
     Returns the remaining text, its offset in ``rest`` and (flag, start, end)
     triples with offsets in ``rest``.
     """
-    if rest.isascii() and "'" not in rest and '"' not in rest and "\\" not in rest:
-        return _extract_simple_flags(rest)
+    simple = _extract_simple_flags(rest)
+    if all(_is_simple_flag(word) for word, _start, _end in simple[2]) and simple[0][:1] not in _ODD_STARTS:
+        # Flags without quotes, backslashes or non-ASCII bytes: the byte loop would
+        # give the same answer (whatever the command after the flags contains).
+        return simple
     if rest.isascii():
         data = rest.encode("ascii")
         to_char = None
@@ -369,6 +372,10 @@ def _extract_flags(rest: str) -> tuple[str, int, list[tuple[str, int, int]]]:
 
 
 _SIMPLE_FLAG = re.compile(r"--[^\t\n\v\f\r ]*")
+
+
+def _is_simple_flag(word: str) -> bool:
+    return word.isascii() and "'" not in word and '"' not in word and "\\" not in word
 _ASCII_SPACES = "\t\n\v\f\r "
 
 
@@ -574,10 +581,14 @@ def _check_arguments(instruction: Instruction) -> None:
 
 def heredocs_from_line(line: str) -> list[tuple[str, int, bool, bool]]:
     """BuildKit's heredocsFromLine: (name, fd, chomp, expand) for each ``<<WORD``."""
-    try:
-        words = process(line, raw_quotes=True, raw_escapes=True, skip_unset=True).words
-    except ExpansionError:
-        return []
+    if "'" in line or '"' in line or "\\" in line or "$" in line:
+        try:
+            words = process(line, raw_quotes=True, raw_escapes=True, skip_unset=True).words
+        except ExpansionError:
+            return []
+    else:
+        # Nothing to unquote or expand: the lexer would just split on whitespace.
+        words = _GO_WORD.findall(line)
     found = []
     for word in words:
         heredoc = parse_heredoc_word(word)
