@@ -545,20 +545,40 @@ def iter_headers(inp: TarInput) -> Iterator[TarHeader]:
     long_link: str | None = None
     pax: dict[str, str] = {}
     global_pax: dict[str, str] = {}
+    read = inp.read
+    unpack = _HEADER.unpack_from
+    adler = _adler32
     while True:
-        block = inp.read(BLOCK)
-        if not block:
-            if long_name is not None or long_link is not None or pax:
-                raise CorruptImageError("truncated: archive ends after an extended header")
-            return  # no end-of-archive marker; tolerated (the DiffID check catches real loss)
-        if len(block) < BLOCK:
+        block = read(BLOCK)
+        if len(block) != BLOCK:
+            if not block:
+                if long_name is not None or long_link is not None or pax:
+                    raise CorruptImageError("truncated: archive ends after an extended header")
+                return  # no end-of-archive marker; tolerated (the DiffID check catches real loss)
             raise CorruptImageError(f"truncated: partial tar header at byte {inp.pos - len(block)}")
         if block == ZERO_BLOCK:
             return
-        if not _checksum_ok(block):
+        (f_name, f_mode, f_uid, f_gid, f_size, f_mtime, f_chk, f_type, f_link, f_magic, _, _, _, _,
+         f_prefix) = unpack(block)
+        # Checksum: the byte sum at C speed (Adler-32's low half is 1 + sum mod 65521, exact for
+        # 256 bytes), with the checksum field counted as spaces.
+        mv = memoryview(block)
+        unsigned = (adler(mv[:256]) & 0xFFFF) + (adler(mv[256:]) & 0xFFFF) - 2 - sum(f_chk) + 256
+        if _num(f_chk, "checksum") != unsigned and not _checksum_ok(block):
             raise CorruptImageError(f"bad tar header checksum at byte {inp.pos - BLOCK}")
+        try:  # the common case: "0000644\0"-style octal fields
+            size = int(f_size[:-1], 8)
+            mode = int(f_mode[:-1], 8)
+            uid = int(f_uid[:-1], 8)
+            gid = int(f_gid[:-1], 8)
+            mtime = int(f_mtime[:-1], 8)
+        except ValueError:
+            size = _num(f_size, "size")
+            mode = _num(f_mode, "mode")
+            uid = _num(f_uid, "uid")
+            gid = _num(f_gid, "gid")
+            mtime = _num(f_mtime, "mtime")
         typeflag = chr(block[156])
-        size = _num(block[124:136], "size")
         if size < 0:
             raise CorruptImageError(f"bad tar header: negative size at byte {inp.pos - BLOCK}")
 
@@ -577,16 +597,10 @@ def iter_headers(inp: TarInput) -> Iterator[TarHeader]:
                 global_pax.update(parse_pax(body))
             continue
 
-        (f_name, f_mode, f_uid, f_gid, _, f_mtime, _, _, f_link, f_magic, _, _, _, _,
-         f_prefix) = _HEADER.unpack_from(block)
-        name = _str(f_name)
-        if f_magic[:6] == b"ustar\0" and f_prefix[0]:  # POSIX ustar: prefix field
+        name = f_name.partition(b"\0")[0].decode("utf-8", "surrogateescape")
+        if f_prefix[0] and f_magic[:6] == b"ustar\0":  # POSIX ustar: prefix field
             name = _str(f_prefix) + "/" + name
         linkname = _str(f_link) if f_link[0] else ""
-        mode = _num(f_mode, "mode")
-        uid = _num(f_uid, "uid")
-        gid = _num(f_gid, "gid")
-        mtime = _num(f_mtime, "mtime")
         realsize = size
         sparse = False
 
@@ -735,6 +749,7 @@ def read_entries(inp: TarInput, *, hash_contents: bool = False, warn: Warnings |
     entries: list[Entry] = []
     append = entries.append
     scratch = memoryview(bytearray(CHUNK)) if hash_contents else None
+    pending = 0  # entries not yet charged to the budget (charged in batches)
     for h in iter_headers(inp):
         raw_name = h.name
         path = normalize_path(raw_name)
@@ -787,14 +802,18 @@ def read_entries(inp: TarInput, *, hash_contents: bool = False, warn: Warnings |
                 linkname = target
             elif etype is EntryType.SYMLINK:
                 linkname = h.linkname
-                if not h.linkname.startswith("/"):
-                    if normalize_path(posixpath.join(posixpath.dirname(path), h.linkname)) is None:
+                if ".." in linkname and not linkname.startswith("/"):
+                    if normalize_path(posixpath.join(posixpath.dirname(path), linkname)) is None:
                         warn.add("link-escape", f"symlink {path!r} -> {h.linkname!r} points outside the tree")
         else:
             warn.add("unknown-type", f"skipped {raw_name!r} of unknown tar type {typeflag!r}")
             continue
-        budget.take()
+        pending += 1
+        if pending == 4096:
+            budget.take(pending)
+            pending = 0
         append(Entry(path, etype, size, h.mode, h.uid, h.gid, h.mtime, linkname, digest))
+    budget.take(pending)
     return entries
 
 
