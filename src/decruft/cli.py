@@ -32,6 +32,25 @@ def _build_args(values: tuple[str, ...]) -> dict[str, str]:
 
 
 class _Group(click.Group):
+    """Click group that imports heavy subcommands only when they are used."""
+
+    lazy_commands = {
+        "inspect": "decruft.image.cli:inspect_command",
+        "diff": "decruft.image.cli:diff_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, name: str):
+        command = super().get_command(ctx, name)
+        if command is None and name in self.lazy_commands:
+            import importlib
+
+            module_name, attribute = self.lazy_commands[name].split(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -181,11 +200,15 @@ __all__ = ["main", "InputError"]
 @click.option("--context", "context", default=None, help="Build context (default: the Dockerfile's directory).")
 @click.option("--target", default=None, help="Stage the build would stop at.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE")
-def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, target, build_args) -> None:
+@click.option("--verify", is_flag=True, help="Build before and after with BuildKit, compare size, time and behaviour; write only the fixes that pass.")
+@click.option("--smoke", "smoke", default=None, metavar="CMD", help="With --verify (implied): run CMD in both images; exit code and output must match.")
+def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, target, build_args, verify, smoke) -> None:
     """Rewrite Dockerfiles (and .dockerignore) with the audit's fixes.
 
     Safe fixes only, unless --unsafe.  Everything a fix does not touch stays
     byte-identical; the original is kept as <file>.orig unless --no-backup.
+    --verify builds the original and the fixed file and keeps only the fixes
+    whose image still builds and behaves the same (needs a Docker engine).
     """
     from pathlib import Path
 
@@ -211,8 +234,21 @@ def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, ta
             build_args=_build_args(build_args),
             context=Path(context) if context else None,
         )
+        checked = None
         try:
-            result = fix_file(Path(name), options, write=not show_diff, backup=not no_backup)
+            if verify or smoke:
+                from decruft.fix.verify import SmokeSpec, VerifyOptions, report_lines, verify_file
+
+                checked = verify_file(
+                    Path(name), options,
+                    VerifyOptions(smoke=SmokeSpec(command=smoke), on_progress=lambda m: err.print(f"[dim]{m}...[/]")),
+                    write=not show_diff, backup=not no_backup,
+                )
+                result = checked.fix
+                for line in report_lines(checked):
+                    console.print(line, markup=False)
+            else:
+                result = fix_file(Path(name), options, write=not show_diff, backup=not no_backup)
         except FixError as exc:
             err.print(f"[bold red]error:[/] {exc}")
             status = EXIT_USAGE
@@ -220,7 +256,7 @@ def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, ta
         if show_diff:
             click.echo(result.diff(), nl=False)
             continue
-        if not result.changed:
+        if not result.changed and not (checked and checked.rejected):
             console.print(f"{name}: nothing to fix")
         for applied in result.applied:
             target_file = applied.file or name
@@ -231,9 +267,3 @@ def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, ta
         if left:
             console.print(f"{name}: {len(left)} finding(s) need a manual change (see `decruft audit {name}`)")
     sys.exit(status)
-
-
-from decruft.image.cli import diff_command, inspect_command  # noqa: E402
-
-main.add_command(inspect_command)
-main.add_command(diff_command)

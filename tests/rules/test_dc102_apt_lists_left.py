@@ -13,6 +13,8 @@ CATCHES = [
     "FROM debian\nRUN <<EOF\napt-get update\napt-get install -y curl\nEOF\n",
     # a cache mount somewhere else does not count
     "FROM debian\nRUN --mount=type=cache,target=/root/.cache apt-get update && apt-get install -y x\n",
+    # a lone update leaves the lists in its layer too
+    "FROM debian\nRUN apt-get update\n",
 ]
 ACCEPTS = [
     "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\n",

@@ -17,6 +17,14 @@ ACCEPTS = [
 ]
 
 
+def test_command_option_applies_to_its_own_command_only():
+    source = (
+        "FROM debian\nRUN apt-get install -y -o APT::Install-Recommends=false curl\n"
+        "RUN apt-get install -y wget\n"
+    )
+    assert [f.line for f in findings(source, "DC103")] == [3]
+
+
 @pytest.mark.parametrize("source,span_text", CATCHES)
 def test_catches_with_exact_span(source, span_text):
     [finding] = findings(source, "DC103")

@@ -158,11 +158,22 @@ def _owning_line(starts: list[int], line: int) -> int:
 def audit_files(paths: list[str], options: AuditOptions | None = None) -> AuditResult:
     options = options or AuditOptions()
     result = AuditResult()
+    configs: dict[Path, AuditConfig] = {}  # config discovery once per directory in a run
     for path in paths:
         try:
             source = read_source(path)
         except InputError as exc:
             result.files.append(FileResult(path, error=str(exc)))
             continue
-        result.files.append(audit_source(source.data, source.path, options, source.context))
+        file_options = options
+        if options.config is None:
+            near = (source.context or Path.cwd()).resolve()
+            try:
+                if near not in configs:
+                    configs[near] = load_config(find_config(near))
+            except DecruftError as exc:
+                result.files.append(FileResult(source.path, error=str(exc)))
+                continue
+            file_options = replace(options, config=configs[near])
+        result.files.append(audit_source(source.data, source.path, file_options, source.context))
     return result

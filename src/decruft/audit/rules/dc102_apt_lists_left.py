@@ -13,7 +13,7 @@ APT_LISTS = "/var/lib/apt/lists"
     code="DC102",
     name="apt-lists-not-removed",
     severity=Severity.WARNING,
-    summary="apt package lists are not removed in the RUN that installs packages",
+    summary="apt package lists are not removed in the RUN that downloads them (apt-get update)",
     why="""
 `apt-get update` downloads the package lists to /var/lib/apt/lists (about 20 MB on
 bookworm).  Unless the same RUN deletes them, they are committed into the layer and
@@ -38,14 +38,17 @@ def check(context: RuleContext):
     for step in context.runs():
         instruction = step.instruction
         script = instruction.shell
-        installs = apt_commands(script, "install", "upgrade", "dist-upgrade", "full-upgrade", "build-dep")
-        if not installs or not apt_commands(script, "update"):
+        updates = apt_commands(script, "update")
+        if not updates:
             # Without an update in this RUN the lists come from an earlier layer (DC101's case).
             continue
         if context.has_cache_mount(instruction, APT_LISTS, "/var/lib/apt"):
             continue
-        last_install = installs[-1]
-        if removes(script, APT_LISTS, after=last_install.index):
+        installs_here = apt_commands(script, "install", "upgrade", "dist-upgrade", "full-upgrade", "build-dep")
+        if not installs_here and _installs_later(step):
+            continue  # DC101 reports a lone update that a later RUN depends on
+        last_use = apt_commands(script)[-1]
+        if removes(script, APT_LISTS, after=last_use.index):
             continue
         yield context.report(
             "DC102",
@@ -54,3 +57,11 @@ def check(context: RuleContext):
             "remove them in the same RUN (`rm -rf /var/lib/apt/lists/*`)",
             stake=stake("apt_lists"),
         )
+
+
+def _installs_later(step) -> bool:
+    for other in step.stage.instructions:
+        if other.start_line > step.instruction.start_line and other.keyword == "RUN":
+            if other.shell is not None and apt_commands(other.shell, "install"):
+                return True
+    return False

@@ -36,10 +36,13 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 \\
     hadolint=("DL3015",),
 )
 def check(context: RuleContext):
+    # Only a setting written to apt's configuration applies to later commands; an
+    # `-o APT::Install-Recommends=false` option applies to its own command only.
     configured = any(
-        _CONFIG_OFF.search(instruction.args) or any(_CONFIG_OFF.search(h.content) for h in instruction.heredocs)
+        "apt.conf" in text and _CONFIG_OFF.search(text)
         for instruction in context.dockerfile.instructions
         if instruction.keyword == "RUN"
+        for text in (instruction.args, *(h.content for h in instruction.heredocs))
     )
     if configured:
         return
