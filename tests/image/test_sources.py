@@ -906,7 +906,7 @@ def test_not_an_image(tmp_path):
     with pytest.raises(CorruptImageError, match="neither a tar"):
         open_image(str(tmp_path / "plain.txt"))
     (tmp_path / "x.tar.gz").write_bytes(gzip.compress(make_tar([M("a")])))
-    with pytest.raises(CorruptImageError, match="gzip-compressed"):
+    with pytest.raises(CorruptImageError, match="not a docker save"):
         open_image(str(tmp_path / "x.tar.gz"))
     write_tar(tmp_path / "other.tar", [("README", b"hi")])
     with pytest.raises(CorruptImageError, match="not a docker save archive"):
@@ -1384,3 +1384,22 @@ def test_gnu_tar_sparse_files(tmp_path, args):
     scan = tarstream.scan_stream(io.BytesIO(out.read_bytes()))
     assert [(e.path, e.size) for e in scan.entries] == [("holey", 10 << 20), ("small", 6)]
     assert scan.warnings == []
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_compressed_archive_and_stdin(tmp_path, compression, monkeypatch):
+    """docker save IMAGE | gzip > image.tar.gz, and docker save IMAGE | decruft inspect -"""
+    layers = three_layers()
+    plain = write_tar(tmp_path / "a.tar", legacy_files(layers, make_config(layers)))
+    packed = tmp_path / "a.tar.z"
+    packed.write_bytes(compress(plain.read_bytes(), compression))
+    expected = summary(open_image(str(plain)))
+    img = open_image(str(packed))
+    assert img.source == "archive" and summary(img) == expected
+    with open(packed, "rb") as fh:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(fh))
+        assert summary(open_image("-")) == expected
+    broken = tmp_path / "broken.tar.z"
+    broken.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])
+    with pytest.raises(CorruptImageError):
+        open_image(str(broken))

@@ -3,12 +3,13 @@
 :func:`open_image` dispatches on what the reference is:
 
 ==================================  ==============================================================
-``path/to/file``                    a ``docker save`` archive, any of the three layouts: Docker
+``path/to/file`` (or ``-``: stdin)  a ``docker save`` archive, any of the three layouts: Docker
                                     <= 24 (``manifest.json`` + ``<id>/layer.tar``, repeated layers
                                     as symlinks), Docker >= 25 (OCI layout inside the tar plus
                                     ``manifest.json``), containerd store (gzip/zstd blobs, nested
                                     indexes, attestation manifests). An OCI layout packed in a tar
-                                    is read the same way.
+                                    is read the same way; a gzip/zstd-compressed archive or stdin
+                                    is read as a stream (one pass, like the daemon's).
 ``path/to/dir``                     an OCI image layout directory (``oci-layout``, ``index.json``)
 ``docker://NAME``, or a name the    the Engine API's save stream (``GET /images/{name}/get``),
 local daemon has                    read as a stream (nothing written to disk)
@@ -74,6 +75,7 @@ from decruft.image.tarstream import (
     TooManyEntriesError,
     UnsupportedMediaTypeError,
     Warnings,
+    decompressing_reader,
     detect_compression,
     iter_headers,
     looks_like_tar,
@@ -702,10 +704,8 @@ def _open_archive(path: Path, ctx: _Ctx) -> Image:
         fd = f.fileno()
         length = os.fstat(fd).st_size
         head = os.pread(fd, BLOCK, 0)
-        kind = detect_compression(head)
-        if kind != "none":
-            raise CorruptImageError(
-                f"{where} is a {kind}-compressed file; decompress it first (docker save writes a plain tar)")
+        if detect_compression(head) != "none":  # docker save | gzip > image.tar.gz: read as a stream
+            return _read_compressed_archive(f, ctx, where)
         if not looks_like_tar(head):
             raise CorruptImageError(f"{where} is neither a tar archive (docker save) nor an OCI layout directory")
         archive = _Archive(fd, length, where)
@@ -722,6 +722,23 @@ def _open_archive(path: Path, ctx: _Ctx) -> Image:
                                  lambda name, **kw: store.member_spec(name, **kw),
                                  "archive")
         raise CorruptImageError(f"{where}: a tar, but not a docker save archive (no manifest.json or index.json)")
+
+
+def _read_compressed_archive(reader: Any, ctx: _Ctx, where: str) -> Image:
+    kind, plain = decompressing_reader(reader)
+    try:
+        store = _StreamStore(where)
+        store.kind = "archive"
+        store.feed(plain, ctx)
+        return store.image(ctx, "archive")
+    except ImageError:
+        raise
+    except (OSError, EOFError, ValueError) as exc:
+        raise CorruptImageError(f"{where}: corrupt {kind} data: {exc}") from exc
+    except Exception as exc:
+        if type(exc).__name__ == "ZstdError":
+            raise CorruptImageError(f"{where}: corrupt {kind} data: {exc}") from exc
+        raise
 
 
 def _legacy_image(store: _Store, manifest_bytes: bytes, ctx: _Ctx, where: str,
@@ -1132,6 +1149,10 @@ def open_image(reference: str, *, platform: str | None = None, hash_contents: bo
     files = frozenset(p.strip("/") for p in read_files) if read_files else None
     ctx = _Ctx(reference, platform=platform, hash_contents=hash_contents, progress=progress, verify=verify,
                read_files=files)
+    if reference == "-":  # docker save IMAGE | decruft inspect -   (plain, gzip or zstd)
+        import sys
+
+        return _read_compressed_archive(sys.stdin.buffer, ctx, "<stdin>")
     if reference.startswith("docker://"):
         return _open_daemon(reference[len("docker://"):], ctx)
     if reference.startswith("registry://"):

@@ -832,6 +832,13 @@ def _hash_body(inp: TarInput, size: int, scratch: memoryview) -> str:
 # -------------------------------------------------------------------------------- layer readers
 
 
+def decompressing_reader(reader: Any) -> tuple[str, Any]:
+    """``(compression, reader of the uncompressed bytes)`` for a forward-only reader."""
+    raw = RawReader(reader)
+    kind = detect_compression(raw.peek(4))
+    return kind, (raw if kind == "none" else _decompressor(kind, raw))
+
+
 def _decompressor(kind: str, raw: RawReader) -> Any:
     if kind == "gzip":
         from isal import igzip
