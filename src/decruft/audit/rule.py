@@ -164,19 +164,26 @@ def rule(
             category=category,
         )
         check.rule_code = code  # type: ignore[attr-defined]
+        _SORTED.clear()
         return check
 
     return register
 
 
-def all_rules() -> list[Rule]:
-    from decruft.audit import rules  # noqa: F401 - imports register every rule
+_SORTED: list[Rule] = []
 
-    return [REGISTRY[code] for code in sorted(REGISTRY)]
+
+def all_rules() -> list[Rule]:
+    if not _SORTED:
+        from decruft.audit import rules  # noqa: F401 - imports register every rule
+
+        _SORTED.extend(REGISTRY[code] for code in sorted(REGISTRY))
+    return _SORTED
 
 
 def get_rule(code: str) -> Rule | None:
-    all_rules()
+    if not _SORTED:
+        all_rules()
     return REGISTRY.get(code)
 
 

@@ -160,7 +160,16 @@ def _basename(path: str) -> str:
 
 
 def _first_glob(name: str, globs: Sequence[str]) -> str | None:
-    return next((g for g in globs if fnmatch.fnmatchcase(name, g)), None)
+    if not globs:
+        return None
+    match = _combined_globs(tuple(globs)).match(name)
+    return globs[int(match.lastgroup[1:])] if match else None
+
+
+@lru_cache(maxsize=256)
+def _combined_globs(globs: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for a glob list (first matching glob wins), instead of fnmatch per glob."""
+    return re.compile("|".join(f"(?P<g{i}>{fnmatch.translate(glob)})" for i, glob in enumerate(globs)))
 
 
 def _dir_rule(junk: JunkClass, entry: ContextEntry, venvs: set[str]) -> str | None:

@@ -35,8 +35,17 @@ def _parser():
 class Word:
     text: str  # exact source text
     value: str  # unquoted when it is a plain literal, else the source text
-    span: Span  # in Dockerfile.text
     literal: bool  # no expansions or substitutions
+    _bytes: tuple[int, int]  # byte range in the parsed script
+    _builder: "_Builder"
+    _span: Span | None = None
+
+    @property
+    def span(self) -> Span:
+        """Where the word is in Dockerfile.text (computed on first use: most words never need it)."""
+        if self._span is None:
+            self._span = self._builder.span(*self._bytes)
+        return self._span
 
 
 @dataclass(eq=False)
@@ -317,7 +326,7 @@ class _Builder:
     def _word(self, node) -> Word:
         text = self.text(node)
         value, literal = _unquote(node, text, self)
-        return Word(text, value, self.span(node.start_byte, node.end_byte), literal)
+        return Word(text, value, literal, (node.start_byte, node.end_byte), self)
 
 
 def _unquote(node, text: str, builder: _Builder) -> tuple[str, bool]:
