@@ -305,7 +305,8 @@ class RegistryClient:
         if status in (401, 403):
             who = "with the credentials from the Docker config" if self.credentials else "anonymously"
             raise ImageUnauthorizedError(
-                f"the registry {self.ref.host} refused access to {self.ref.repository} {who} (HTTP {status})"
+                f"the registry {self.ref.host} refused access to {self.ref.repository} {who} (HTTP {status};"
+                " the repository may not exist, or it needs a login: docker login " + self.ref.host + ")"
                 + (f": {detail}" if detail else ""))
         if status == 429:
             raise ImageError(f"the registry {self.ref.host} is rate-limiting us (HTTP 429) for {where}")

@@ -20,9 +20,11 @@ Why a hand-written parser rather than :mod:`tarfile`:
   as in Go's ``archive/tar`` (what Docker uses).
 
 Compression is detected by magic bytes (``1f 8b`` gzip, ``28 b5 2f fd`` zstd), never by name, and
-decompressed as a stream with ``isal`` (python-isal's ISA-L ``igzip``: 2-4x faster than zlib at
-inflating, and gzip layers dominate registry and containerd-store images) and ``zstandard``
-(libzstd bindings; the stdlib has no zstd before Python 3.14).  Both readers give bounded-size
+decompressed as a stream with ``isal`` (python-isal's ISA-L ``igzip``: faster than zlib at
+inflating -- 1.3x on a 30 MB layer on the loaded 2-core test machine, more on an idle one -- with
+the same file-object API, and gzip layers dominate registry and containerd-store images; chosen
+over ``zlib-ng`` for its inflate speed) and ``zstandard`` (libzstd bindings; the stdlib has no
+zstd before Python 3.14).  Both readers give bounded-size
 output per call, so a decompression bomb costs time, never memory.  ``zstandard``'s stream reader
 does not report a truncated frame; a truncated blob is still caught by its size and digest, and a
 truncated tar by the tar structure.
