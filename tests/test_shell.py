@@ -73,3 +73,11 @@ def test_shell_form_with_heredoc_input_parses_completely():
     assert [c.name for c in sh.commands] == ["cat", "echo"]
     echo = sh.commands[1]
     assert df.text[echo.span.start : echo.span.end] == "echo done"
+
+
+def test_shell_reading_a_heredoc_runs_it_as_its_script():
+    for line in ("RUN <<-EOT bash\n", "RUN bash -e <<EOT\n"):
+        df, sh = script("FROM a\n" + line + "\tpip install x\nEOT\n")
+        assert sh.origin == "heredoc" and [c.name for c in sh.commands] == ["pip"]
+    _, sh = script("FROM a\nRUN bash -c 'echo hi' <<EOT\ndata\nEOT\n")
+    assert sh.origin == "shell-form"

@@ -179,7 +179,9 @@ def script_for_instruction(instruction: "Instruction") -> ShellScript | None:
     if target.keyword != "RUN" or target.is_json:
         return None
     heredocs = target.heredocs
-    if heredocs and _is_single_heredoc_word(target.args) and heredocs[0].fd == 0:
+    if heredocs and heredocs[0].fd == 0 and (
+        _is_single_heredoc_word(target.args) or _is_shell_reading_heredoc(target.args)
+    ):
         heredoc = heredocs[0]
         body = heredoc.text
         if body.startswith("#!") and not _is_shell_shebang(body):
@@ -198,6 +200,20 @@ def script_for_instruction(instruction: "Instruction") -> ShellScript | None:
 
 def _is_single_heredoc_word(args: str) -> bool:
     return args.startswith("<<") and len(args.split()) == 1
+
+
+_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
+
+
+def _is_shell_reading_heredoc(args: str) -> bool:
+    """``<<EOF bash`` or ``bash <<EOF`` (no -c): the shell runs the heredoc as its script."""
+    words = args.split()
+    if len(words) > 4 or sum(word.lstrip("0123456789").startswith("<<") for word in words) != 1:
+        return False
+    others = [word for word in words if not word.lstrip("0123456789").startswith("<<")]
+    return bool(others) and _basename(others[0]) in _SHELLS and all(
+        word.startswith("-") and word != "-c" for word in others[1:]
+    )
 
 
 def _is_shell_shebang(body: str) -> bool:
