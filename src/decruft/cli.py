@@ -202,7 +202,9 @@ __all__ = ["main", "InputError"]
 @click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE")
 @click.option("--verify", is_flag=True, help="Build before and after with BuildKit, compare size, time and behaviour; write only the fixes that pass.")
 @click.option("--smoke", "smoke", default=None, metavar="CMD", help="With --verify (implied): run CMD in both images; exit code and output must match.")
-def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, target, build_args, verify, smoke) -> None:
+@click.option("--smoke-spec", "smoke_spec", default=None, metavar="FILE", type=click.Path(exists=True, dir_okay=False),
+              help='With --verify (implied): a JSON smoke check {"command", "port", "expect", "path"}.')
+def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, target, build_args, verify, smoke, smoke_spec) -> None:
     """Rewrite Dockerfiles (and .dockerignore) with the audit's fixes.
 
     Safe fixes only, unless --unsafe.  Everything a fix does not touch stays
@@ -236,12 +238,14 @@ def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, ta
         )
         checked = None
         try:
-            if verify or smoke:
+            if verify or smoke or smoke_spec:
                 from decruft.fix.verify import SmokeSpec, VerifyOptions, report_lines, verify_file
 
+                spec = SmokeSpec.from_file(Path(smoke_spec)) if smoke_spec else SmokeSpec()
+                spec.command = smoke or spec.command
                 checked = verify_file(
                     Path(name), options,
-                    VerifyOptions(smoke=SmokeSpec(command=smoke), on_progress=lambda m: err.print(f"[dim]{m}...[/]")),
+                    VerifyOptions(smoke=spec, on_progress=lambda m: err.print(f"[dim]{m}...[/]")),
                     write=not show_diff, backup=not no_backup,
                 )
                 result = checked.fix

@@ -109,8 +109,8 @@ def test_points_at_the_removal_and_names_the_layer():
     assert source[finding.span.start : finding.span.end] == "rm /tmp/node.tar.xz"
     assert "line 2" in finding.message and "downloaded" in finding.message
     assert finding.severity.value == "warning"
-    assert finding.fix is not None and finding.fix.edits == []
-    assert "line 2" in finding.fix.description
+    assert finding.fix is not None and finding.fix.applicability.value == "unsafe"
+    assert "lines 2, 3, 4" in finding.fix.description and finding.fix.edits
 
 
 def test_reported_once_not_again_by_a_broader_cleanup():

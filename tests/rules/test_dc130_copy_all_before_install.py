@@ -88,7 +88,9 @@ def test_reported_on_the_copy_with_install_line():
     [finding] = findings(source, "DC130")
     assert finding.line == 3
     assert "line 4" in finding.message and "1 more install step" in finding.message
-    assert finding.fix.applicability.value == "unsafe" and finding.fix.edits == []
+    # no build context known: the split is offered, but only as unsafe
+    assert finding.fix.applicability.value == "unsafe" and finding.fix.edits
+    assert "context is unknown" in finding.fix.description
 
 
 def test_cache_mounted_install_is_info():

@@ -19,7 +19,19 @@ from decruft.audit.facts import (
     run_writes,
     stage_chain_instructions,
 )
-from decruft.audit.rule import Applicability, Fix, Severity, Stake, rule
+from decruft.audit.rule import Applicability, Edit, Fix, Severity, Stake, rule
+from decruft.dockerfile.nodes import Instruction, Span
+
+# Instructions that change nothing a RUN sees: RUNs around them can still be merged.
+_NEUTRAL = frozenset(
+    {"LABEL", "EXPOSE", "CMD", "ENTRYPOINT", "HEALTHCHECK", "STOPSIGNAL", "MAINTAINER", "ONBUILD"}
+)
+# Commands whose effect on the shell (not the filesystem) would reach the next body once merged.
+_SHELL_STATE = frozenset(
+    {"cd", "pushd", "popd", "export", "set", "unset", "umask", "source", ".", "alias", "shopt",
+     "trap", "exec", "ulimit", "eval", "exit", "return", "shift", "readonly", "declare", "local"}
+)  # fmt: skip
+
 
 @rule(
     code="DC120",
@@ -48,11 +60,13 @@ RUN curl -fsSLo /tmp/node.tar.xz https://nodejs.org/dist/v20.11.1/node-v20.11.1-
  && rm /tmp/node.tar.xz
 """,
     fix=(
-        "describes the rewrite: create, use and delete the path in one RUN; for files from "
-        "the build context, exclude them with .dockerignore or bind-mount them "
-        "(`RUN --mount=type=bind,...`) instead of copying"
+        "when the path was downloaded or extracted by a RUN of the same stage and only RUNs lie "
+        "between, merge those RUNs into one (` && `; a body that changes the shell's state or "
+        "chains with `;`/`||` is wrapped in a subshell); otherwise describes the rewrite: create, "
+        "use and delete the path in one RUN; for files from the build context, exclude them with "
+        ".dockerignore or bind-mount them (`RUN --mount=type=bind,...`) instead of copying"
     ),
-    applicability=Applicability.DISPLAY,
+    applicability=Applicability.UNSAFE,
 )
 def check(context: RuleContext):
     for stage in context.model.stages:
@@ -142,7 +156,7 @@ def _check_run(context: RuleContext, instruction, script, created: list[Written]
             instruction=instruction,
             severity=severity,
             stake=stake,
-            fix=Fix(_advice(written), Applicability.DISPLAY),
+            fix=_fix(context, written, instruction),
         )
 
 
@@ -197,3 +211,79 @@ def _advice(written: Written) -> str:
         "(`RUN --mount=type=bind,source=...,target=...`); if nothing needs it, exclude it with "
         f".dockerignore or copy narrower paths on line {origin.start_line}"
     )
+
+
+def _fix(context: RuleContext, written: Written, removing: Instruction) -> Fix:
+    """Merge the RUN that created the path, the RUNs after it and the removing RUN."""
+    advice = _advice(written)
+    origin = written.instruction
+    if origin.keyword != "RUN" or origin.stage_index != removing.stage_index or origin is removing:
+        return Fix(advice, Applicability.DISPLAY)
+    stage = context.stage_of(removing)
+    group: list[Instruction] = []
+    for instruction in stage.instructions:
+        if instruction.start_line < origin.start_line or instruction.start_line > removing.start_line:
+            continue
+        if instruction.keyword in _NEUTRAL:
+            continue
+        if instruction.keyword != "RUN":
+            return Fix(f"{advice} (by hand: the {instruction.keyword} on line {instruction.start_line} "
+                       "lies between)", Applicability.DISPLAY)
+        group.append(instruction)
+    reason = _unmergeable(group)
+    if reason is not None:
+        return Fix(f"{advice} (by hand: {reason})", Applicability.DISPLAY)
+    text = context.dockerfile.text
+    escape = context.dockerfile.escape
+    newline = "\r\n" if origin.source.endswith("\r\n") else "\n"
+    indent = _indent(context, origin)
+    first = group[0]
+    edits = []
+    joined = ""
+    if _changes_shell_state(first):  # its `cd`/`export` must not reach the later bodies
+        edits.append(Edit(Span(first.args_span.start, first.args_span.start), "( "))
+        joined = " )"
+    for position, run in enumerate(group[1:], start=1):
+        body = text[run.args_span.start : run.args_span.end]
+        last = position == len(group) - 1
+        if (not last and _changes_shell_state(run)) or any(
+            command.operator not in (None, "&&", "|") for command in run.shell.commands
+        ):
+            body = f"( {body} )"
+        joined += f" {escape}{newline}{indent}&& {body}"
+    edits.append(Edit(Span(first.args_span.end, first.args_span.end), joined))
+    edits.extend(Edit(run.span, "") for run in group[1:])
+    lines = ", ".join(str(run.start_line) for run in group)
+    return Fix(
+        f"merge the RUNs on lines {lines} into one, so the removal happens in the layer that "
+        "created the path (unsafe: one RUN now does all of it; a failure stops the whole step)",
+        Applicability.UNSAFE,
+        edits,
+    )
+
+
+def _unmergeable(group: list[Instruction]) -> str | None:
+    flags = {tuple(sorted(flag.raw for flag in run.flags)) for run in group}
+    if len(flags) > 1:
+        return "the RUNs have different --mount/--network flags"
+    for run in group:
+        script = run.shell
+        if run.is_json or run.heredocs or script is None or not script.complete or not script.commands:
+            return f"the RUN on line {run.start_line} is not a plain shell line"
+        body = run.args.rstrip()
+        if "#" in run.args or body.endswith((";", "&", "|", "\\")):
+            return f"the RUN on line {run.start_line} has a comment or a trailing operator"
+    return None
+
+
+def _changes_shell_state(run: Instruction) -> bool:
+    return any(command.name in _SHELL_STATE for command in run.shell.commands)
+
+
+def _indent(context: RuleContext, first: Instruction) -> str:
+    if first.end_line > first.start_line:
+        line = context.dockerfile.line_text(first.end_line)
+        stripped = line.lstrip(" \t")
+        lead = line[: len(line) - len(stripped)]
+        return lead or "    "
+    return "    "
