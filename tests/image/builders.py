@@ -112,7 +112,7 @@ def image(*layers: LayerSpec | Sequence[Entry], reference: str = "test:latest") 
         built.append(
             Layer(
                 index=index,
-                diff_id="sha256:" + hashlib.sha256(f"{reference}/{index}".encode()).hexdigest(),
+                diff_id="sha256:" + hashlib.sha256(repr([(e.path, e.type.value, e.size, e.mode, e.linkname) for e in spec.entries]).encode()).hexdigest(),
                 digest=None,
                 media_type=None,
                 compressed_size=None,
@@ -239,18 +239,28 @@ def write_docker_archive(
     """
     diff_ids: list[str] = []
     layer_paths: list[str] = []
+    written_layers: dict[str, tuple[str, str]] = {}  # entry listing -> (layer.tar name, diff_id)
     with open(path, "wb") as fh:
         out = _Writer(fh, sparse)
         for index, spec in enumerate(layers):
             inner_size = 2 * BLOCK
+            listing = hashlib.sha256()
             for entry in spec.iter_entries():
-                inner_size += len(_header(entry))
+                header = _header(entry)
+                listing.update(header)
+                inner_size += len(header)
                 if entry.type is EntryType.FILE:
                     inner_size += _pad(entry.size)
             layer_id = hashlib.sha256(f"{repo_tag}/{index}".encode()).hexdigest()
             name = f"{layer_id}/layer.tar"
             layer_paths.append(name)
             out.write(_outer_header(f"{layer_id}/", 0, typ=tarfile.DIRTYPE))
+            repeat = written_layers.get(listing.hexdigest()) if content is None else None
+            if repeat is not None:
+                # like docker save: a layer identical to an earlier one is a symlink to it
+                out.write(_outer_header(name, 0, typ=tarfile.SYMTYPE, linkname="../" + repeat[0]))
+                diff_ids.append(repeat[1])
+                continue
             out.write(_outer_header(name, inner_size))
             out.hash = hashlib.sha256() if hash_layers else None
             written = 0
@@ -275,6 +285,7 @@ def write_docker_archive(
             digest = out.hash.hexdigest() if out.hash is not None else hashlib.sha256(name.encode()).hexdigest()
             out.hash = None
             diff_ids.append("sha256:" + digest)
+            written_layers.setdefault(listing.hexdigest(), (name, diff_ids[-1]))
         history = []
         for spec in layers:
             history.extend({"created_by": text, "empty_layer": True} for text in spec.empty_before)

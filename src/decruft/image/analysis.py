@@ -33,11 +33,14 @@ paths:
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from operator import attrgetter
+from typing import Iterator
 
 from decruft.image.cruft import CruftReport, CruftTable, classify, load_table
 from decruft.image.model import Entry, EntryType, Image
@@ -211,62 +214,74 @@ class _State:
     """The visible filesystem while layers are applied: path -> (layer, entry or None).
 
     ``None`` marks a directory that exists only because something below it was written.
-    ``children`` links every directory to its direct children so subtrees can be removed
-    in time proportional to their size.
+    ``children`` (directory -> its direct children) lets subtrees be removed in time
+    proportional to their size; it is built on the first removal, so images without
+    whiteouts never pay for it.
     """
 
     __slots__ = ("nodes", "children")
 
     def __init__(self) -> None:
         self.nodes: dict[str, tuple[int, Entry | None]] = {}
-        self.children: dict[str, set[str]] = {}
+        self.children: dict[str, set[str]] | None = None
+
+    def _index(self) -> dict[str, set[str]]:
+        children: dict[str, set[str]] = {}
+        for path in self.nodes:
+            parent = path.rpartition("/")[0]
+            kids = children.get(parent)
+            if kids is None:
+                children[parent] = {path}
+            else:
+                kids.add(path)
+        self.children = children
+        return children
 
     def put(self, path: str, layer: int, entry: Entry | None) -> None:
         nodes = self.nodes
         nodes[path] = (layer, entry)
         children = self.children
-        child = path
-        while child:
-            parent = child.rpartition("/")[0]
+        parent = path.rpartition("/")[0]
+        if children is not None:
             kids = children.get(parent)
             if kids is None:
-                kids = children[parent] = set()
-            elif child in kids:
-                return
-            kids.add(child)
-            if not parent or parent in nodes:
-                return
+                children[parent] = {path}
+            else:
+                kids.add(path)
+        while parent and parent not in nodes:
             nodes[parent] = (layer, None)
-            child = parent
+            grand = parent.rpartition("/")[0]
+            if children is not None:
+                kids = children.get(grand)
+                if kids is None:
+                    children[grand] = {parent}
+                else:
+                    kids.add(parent)
+            parent = grand
 
     def remove(self, path: str) -> list[tuple[str, int, Entry | None]]:
         """Remove ``path`` and its subtree; returns the removed nodes (path, layer, entry)."""
         node = self.nodes.pop(path, None)
         if node is None:
             return []
-        parent = path.rpartition("/")[0]
-        kids = self.children.get(parent)
+        children = self.children if self.children is not None else self._index()
+        kids = children.get(path.rpartition("/")[0])
         if kids is not None:
             kids.discard(path)
         removed = [(path, node[0], node[1])]
-        self._remove_below(path, removed)
+        self._remove_below(path, removed, children)
         return removed
 
     def remove_children(self, path: str) -> list[tuple[str, int, Entry | None]]:
-        kids = self.children.pop(path, None)
+        children = self.children if self.children is not None else self._index()
         removed: list[tuple[str, int, Entry | None]] = []
-        if not kids:
-            return removed
-        for kid in kids:
-            node = self.nodes.pop(kid, None)
-            if node is not None:
-                removed.append((kid, node[0], node[1]))
-                self._remove_below(kid, removed)
+        self._remove_below(path, removed, children)
         return removed
 
-    def _remove_below(self, path: str, removed: list) -> None:
+    def _remove_below(self, path: str, removed: list, children: dict[str, set[str]]) -> None:
         stack = [path]
-        nodes, children = self.nodes, self.children
+        nodes = self.nodes
+        append = removed.append
         while stack:
             kids = children.pop(stack.pop(), None)
             if not kids:
@@ -274,7 +289,7 @@ class _State:
             for kid in kids:
                 node = nodes.pop(kid, None)
                 if node is not None:
-                    removed.append((kid, node[0], node[1]))
+                    append((kid, node[0], node[1]))
                     stack.append(kid)
 
 
@@ -295,35 +310,22 @@ def _overwrite_kind(old: Entry, new: Entry) -> str:
     return "overwritten"
 
 
-@dataclass(slots=True)
-class _Hidden:
-    path: str
-    size: int
-    written_by: int
-    hidden_by: int
-    kind: str
-    root: str
+# (path, size, written_by, hidden_by, kind, root) of a regular file the final image cannot see
+Hidden = tuple[str, int, int, int, str, str]
 
 
-def apply_layers(image: Image) -> tuple[dict[str, tuple[int, Entry | None]], list[LayerStats], list[_Hidden]]:
+def apply_layers(image: Image) -> tuple[dict[str, tuple[int, Entry | None]], list[LayerStats], list[Hidden]]:
     """Apply all layers; return the final nodes, per-layer stats and every hidden regular file."""
     state = _State()
+    nodes = state.nodes
     stats: list[LayerStats] = []
-    hidden: list[_Hidden] = []
+    hidden: list[Hidden] = []
+    keep = hidden.append
 
-    def hide(removed: Iterable[tuple[str, int, Entry | None]], by: int, kind: str, root: str, st: LayerStats) -> None:
-        for path, writer, entry in removed:
-            if entry is None or entry.type is _DIR:
-                continue
-            if writer < by:
-                st.deleted.add(entry.size if entry.type is _FILE else 0)
-            if entry.type is _FILE and entry.size:
-                hidden.append(_Hidden(path, entry.size, writer, by, kind, root))
-
-    for position, layer in enumerate(image.layers):
-        index = position
+    for index, layer in enumerate(image.layers):
+        entries = layer.entries
         files = dirs = whiteouts = opaques = 0
-        for entry in layer.entries:
+        for entry in entries:
             kind = entry.type
             if kind is _DIR:
                 dirs += 1
@@ -347,66 +349,96 @@ def apply_layers(image: Image) -> tuple[dict[str, tuple[int, Entry | None]], lis
             opaque_whiteouts=opaques,
         )
         stats.append(st)
+        deleted_paths = deleted_bytes = 0
+
+        def hide(removed: list[tuple[str, int, Entry | None]], kind: str, root: str) -> None:
+            nonlocal deleted_paths, deleted_bytes
+            for path, writer, entry in removed:
+                if entry is None or entry.type is _DIR:
+                    continue
+                size = entry.size if entry.type is _FILE else 0
+                if writer < index:
+                    deleted_paths += 1
+                    deleted_bytes += size
+                if size:
+                    keep((path, size, writer, index, kind, root))
+
         # 1. opaque whiteouts hide all lower children of their directory
         if opaques:
-            for entry in layer.entries:
+            for entry in entries:
                 if entry.type is _OPAQUE:
-                    root = entry.path + "/" if entry.path else "/"
-                    hide(state.remove_children(entry.path), index, "opaque", root, st)
+                    hide(state.remove_children(entry.path), "opaque", entry.path + "/" if entry.path else "/")
         # 2. explicit whiteouts delete a path and its subtree from lower layers
         if whiteouts:
-            for entry in layer.entries:
+            for entry in entries:
                 if entry.type is _WHITEOUT:
                     removed = state.remove(entry.path)
                     if not removed:
                         st.noop_whiteouts += 1
                         continue
-                    root = entry.path + ("/" if _is_dir(removed[0][2]) else "")
-                    hide(removed, index, "deleted", root, st)
+                    hide(removed, "deleted", entry.path + ("/" if _is_dir(removed[0][2]) else ""))
+        st.deleted.paths, st.deleted.bytes = deleted_paths, deleted_bytes
         # 3. the layer's own entries, in tar order
-        nodes = state.nodes
-        for entry in layer.entries:
+        added_paths = added_bytes = modified_paths = modified_bytes = 0
+        for entry in entries:
             kind = entry.type
             if kind is _WHITEOUT or kind is _OPAQUE:
                 continue
             path = entry.path
             if not path:
                 continue  # the root directory itself
+            size = entry.size if kind is _FILE else 0
             old = nodes.get(path)
-            if old is not None:
-                writer, old_entry = old
-                if kind is _DIR:
-                    if _is_dir(old_entry):
-                        nodes[path] = (index, entry)  # directory metadata only
-                        continue
-                    # a directory replaces a non-directory
-                    if writer < index:
-                        st.modified.add(0)
-                    if old_entry.type is _FILE and old_entry.size:  # type: ignore[union-attr]
-                        hidden.append(_Hidden(path, old_entry.size, writer, index, "overwritten", path))  # type: ignore[union-attr]
-                    state.put(path, index, entry)
-                    continue
-                if _is_dir(old_entry):
-                    removed = state.remove(path)
-                    hide(removed[1:], index, "replaced", path + "/", st)
-                    (st.modified if writer < index else st.added).add(entry.size if kind is _FILE else 0)
-                    state.put(path, index, entry)
-                    continue
-                if writer < index:
-                    st.modified.add(entry.size if kind is _FILE else 0)
-                if old_entry.type is _FILE and old_entry.size:  # type: ignore[union-attr]
-                    hidden.append(
-                        _Hidden(path, old_entry.size, writer, index, _overwrite_kind(old_entry, entry), path)  # type: ignore[arg-type, union-attr]
-                    )
-                nodes[path] = (index, entry)
-            else:
+            if old is None:
                 if kind is not _DIR:
-                    st.added.add(entry.size if kind is _FILE else 0)
+                    added_paths += 1
+                    added_bytes += size
                 state.put(path, index, entry)
-    return state.nodes, stats, hidden
+                continue
+            writer, old_entry = old
+            if old_entry is None or old_entry.type is _DIR:
+                if kind is _DIR:
+                    nodes[path] = (index, entry)  # directory metadata only
+                    continue
+                # a non-directory replaces a directory and everything below it
+                removed = state.remove(path)
+                for sub_path, sub_writer, sub_entry in removed[1:]:
+                    if sub_entry is not None and sub_entry.type is _FILE and sub_entry.size:
+                        keep((sub_path, sub_entry.size, sub_writer, index, "replaced", path + "/"))
+                if writer < index:
+                    modified_paths += 1
+                    modified_bytes += size
+                else:
+                    added_paths += 1
+                    added_bytes += size
+                state.put(path, index, entry)
+                continue
+            if writer < index:
+                modified_paths += 1
+                modified_bytes += size
+            if old_entry.type is _FILE and old_entry.size:
+                how = "overwritten" if kind is _DIR else _overwrite_kind(old_entry, entry)
+                keep((path, old_entry.size, writer, index, how, path))
+            nodes[path] = (index, entry)
+        st.added.paths, st.added.bytes = added_paths, added_bytes
+        st.modified.paths, st.modified.bytes = modified_paths, modified_bytes
+    return nodes, stats, hidden
 
 
 # --------------------------------------------------------------------------- analysis
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The analysis allocates hundreds of thousands of small, acyclic objects; the cyclic
+    collector would re-scan them again and again for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def analyze(
@@ -417,6 +449,11 @@ def analyze(
     duplicate_min_size: int | None = None,
 ) -> Analysis:
     """Analyse ``image``; ``dive=True`` also computes :func:`dive_metrics`."""
+    with _gc_paused():
+        return _analyze(image, dive=dive, cruft_table=cruft_table, duplicate_min_size=duplicate_min_size)
+
+
+def _analyze(image: Image, *, dive: bool, cruft_table: CruftTable | None, duplicate_min_size: int | None) -> Analysis:
     nodes, stats, hidden = apply_layers(image)
 
     files: list[FinalFile] = []
@@ -429,26 +466,30 @@ def analyze(
         files.append(FinalFile(path, entry, layer_index))
         if entry.type is _HARDLINK and entry.linkname:
             surviving_links.add((layer_index, entry.linkname))
-    files.sort(key=lambda item: item.path)
+    files.sort(key=attrgetter("path"))
 
     waste_by_kind = {kind: 0 for kind in WASTE_KINDS}
     groups: dict[tuple[str, str, int, int], WasteGroup] = {}
     matrix: dict[tuple[int, int], int] = defaultdict(int)
+    wasted = [0] * len(stats)
+    hides = [0] * len(stats)
     rescued = 0
-    for item in hidden:
-        if surviving_links and (item.written_by, item.path) in surviving_links:
-            rescued += item.size  # a visible hard link still holds this inode
+    for path, size, writer, hider, kind, root in hidden:
+        if surviving_links and (writer, path) in surviving_links:
+            rescued += size  # a visible hard link still holds this inode
             continue
-        waste_by_kind[item.kind] += item.size
-        key = (item.root, item.kind, item.written_by, item.hidden_by)
+        waste_by_kind[kind] += size
+        key = (root, kind, writer, hider)
         group = groups.get(key)
         if group is None:
-            group = groups[key] = WasteGroup(item.root, item.kind, item.written_by, item.hidden_by)
-        group.bytes += item.size
+            group = groups[key] = WasteGroup(root, kind, writer, hider)
+        group.bytes += size
         group.files += 1
-        matrix[(item.written_by, item.hidden_by)] += item.size
-        stats[item.written_by].wasted_bytes += item.size
-        stats[item.hidden_by].hidden_bytes += item.size
+        matrix[(writer, hider)] += size
+        wasted[writer] += size
+        hides[hider] += size
+    for st in stats:
+        st.wasted_bytes, st.hidden_bytes = wasted[st.index], hides[st.index]
     reclaimable = sum(waste_by_kind.values())
     size_bytes = sum(st.size_bytes for st in stats)
     final_bytes = sum(item.entry.size for item in files if item.entry.type is _FILE) + rescued
@@ -490,15 +531,30 @@ def find_duplicates(files: list[FinalFile], *, min_size: int | None = None) -> D
     method = "digest" if hashed else "size+name"
     if min_size is None:
         min_size = 1 if hashed else 1024
-    buckets: dict[tuple, list[FinalFile]] = defaultdict(list)
-    for item in regular:
-        if item.entry.size < min_size:
-            continue
-        if hashed:
-            if item.entry.digest:
-                buckets[(item.entry.digest,)].append(item)
-        else:
-            buckets[(item.entry.size, item.path.rpartition("/")[2])].append(item)
+    buckets: dict[object, list[FinalFile]] = {}
+    if hashed:
+        for item in regular:
+            digest = item.entry.digest
+            if digest and item.entry.size >= min_size:
+                bucket = buckets.get(digest)
+                if bucket is None:
+                    buckets[digest] = [item]
+                else:
+                    bucket.append(item)
+    else:
+        by_size: dict[int, list[FinalFile]] = {}
+        for item in regular:
+            size = item.entry.size
+            if size >= min_size:
+                bucket = by_size.get(size)
+                if bucket is None:
+                    by_size[size] = [item]
+                else:
+                    bucket.append(item)
+        for size, items in by_size.items():
+            if len(items) > 1:
+                for item in items:
+                    buckets.setdefault((size, item.path.rpartition("/")[2]), []).append(item)
     groups = [
         DuplicateGroup(items[0].entry.size, sorted(i.path for i in items), items[0].entry.digest if hashed else None)
         for items in buckets.values()
@@ -603,6 +659,20 @@ class _Abort(Exception):
     pass
 
 
+def dive_layer_entries(image: Image) -> list[list[Entry]]:
+    """The layers as dive sees them.  In a ``docker save`` archive of Docker <= 24 (no media
+    types) a layer that repeats an earlier one is a *symlink* to the earlier ``layer.tar``;
+    dive reads the symlink member itself, which has no content, so for dive that layer is
+    empty.  Layers with a media type (OCI layouts) are taken as they are."""
+    seen: set[str] = set()
+    result = []
+    for layer in image.layers:
+        repeated = layer.diff_id in seen and layer.media_type is None and layer.digest is None
+        seen.add(layer.diff_id)
+        result.append([] if repeated else layer.entries)
+    return result
+
+
 def dive_metrics(image: Image) -> DiveMetrics:
     """efficiency, wastedBytes and userWastedPercent exactly as dive 0.13.1 computes them.
 
@@ -614,9 +684,17 @@ def dive_metrics(image: Image) -> DiveMetrics:
     whiteouts are ignored; a whiteout whose target is missing below stops dive's walk of the
     rest of that layer and leaves a path with min = -1; the lower stack is "first layer, then
     layers 0..k-1 again"; directories that appear only as parents carry an empty FileInfo.
-    Unlike dive this keeps one stacked tree instead of rebuilding it per whiteout.
+    A layer repeated in a Docker <= 24 ``docker save`` archive is empty for dive
+    (:func:`dive_layer_entries`).  Unlike dive this keeps one stacked tree instead of
+    rebuilding it per whiteout.
     """
-    trees = [_dive_tree(layer.entries) for layer in image.layers]
+    with _gc_paused():
+        return _dive_metrics(image)
+
+
+def _dive_metrics(image: Image) -> DiveMetrics:
+    layers = dive_layer_entries(image)
+    trees = [_dive_tree(entries) for entries in layers]
     data: dict[str, list[int]] = {}  # path -> [cum, min, n]
     aborted: list[int] = []
     stacked: _DNode | None = None
@@ -660,7 +738,7 @@ def dive_metrics(image: Image) -> DiveMetrics:
     inefficient = [(path, record[2], record[0]) for path, record in data.items() if record[2] >= 2]
     inefficient.sort(key=lambda item: (-item[2], item[0]))
     wasted = sum(item[2] for item in inefficient)
-    layer_sizes = [sum(entry.size for entry in layer.entries) for layer in image.layers]
+    layer_sizes = [sum(entry.size for entry in entries) for entries in layers]
     size_bytes = sum(layer_sizes)
     user = sum(layer_sizes[1:])
     if user:

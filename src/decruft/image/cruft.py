@@ -22,6 +22,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -224,58 +225,129 @@ def _is_literal(text: str) -> bool:
     return not any(char in _GLOB_CHARS for char in text)
 
 
-class _Matcher:
-    """First-match-wins over all (class, pattern) pairs, computed in three cheap parts.
+class _Glob:
+    """One glob compiled on first use, behind a cheap literal pre-check.
 
-    * directory patterns (``HEAD/**``): the file's parent directory or one of its ancestors
-      fully matches HEAD; memoised per directory as the smallest pattern index;
-    * basename patterns (``**/GLOB`` without ``/``): the basename matches GLOB;
-    * other file patterns: the full path matches.
-    The winner is the smallest pattern index; its class's excludes may pass the path on.
+    ``prefix``: the literal text the string must start with (anchored globs); ``needles``:
+    literal chunks that must all occur in the string.  Only strings that pass both reach the
+    regular expression.
+    """
+
+    __slots__ = ("index", "pattern", "prefix", "needles", "_regex")
+
+    def __init__(self, index: int, pattern: str) -> None:
+        self.index = index
+        self.pattern = pattern
+        literal = re.split(r"[*?\[{]", pattern, maxsplit=1)[0]
+        self.prefix = "" if pattern.startswith("**") else literal
+        chunks = [c for c in re.split(r"\*\*/?|[*?]|\[[^\]]*\]|\{[^}]*\}", pattern) if len(c) >= 2]
+        self.needles = tuple(sorted(set(chunks), key=len, reverse=True)[:2])
+        self._regex: re.Pattern[str] | None = None
+
+    def match(self, text: str) -> bool:
+        if self.prefix and not text.startswith(self.prefix):
+            return False
+        for needle in self.needles:
+            if needle not in text:
+                return False
+        regex = self._regex
+        if regex is None:
+            regex = self._regex = re.compile(glob_to_regex(self.pattern))
+        return regex.fullmatch(text) is not None
+
+
+class _BaseTest:
+    """The basename part of a file pattern: literal, ``*suffix``, ``prefix*`` or a glob."""
+
+    __slots__ = ("index", "literal", "suffix", "prefix", "glob")
+
+    def __init__(self, index: int, base: str) -> None:
+        self.index = index
+        self.literal = self.suffix = self.prefix = None
+        self.glob: _Glob | None = None
+        if _is_literal(base):
+            self.literal = base
+        elif base.startswith("*") and base[1:] and _is_literal(base[1:]):
+            self.suffix = base[1:]
+        elif base.endswith("*") and base[:-1] and _is_literal(base[:-1]):
+            self.prefix = base[:-1]
+        else:
+            self.glob = _Glob(index, base)
+
+    def match(self, name: str) -> bool:
+        if self.literal is not None:
+            return name == self.literal
+        if self.suffix is not None:
+            return name.endswith(self.suffix)
+        if self.prefix is not None:
+            return name.startswith(self.prefix)
+        return self.glob.match(name)  # type: ignore[union-attr]
+
+
+class _Matcher:
+    """First-match-wins over all (class, pattern) pairs, without testing every pattern.
+
+    Everything that depends on a file's directory is computed once per directory and
+    memoised: the smallest-index directory pattern (``HEAD/**``) matching the directory or an
+    ancestor, and which file patterns (``DIR/BASE``) have a DIR part matching it.  Per file,
+    only basenames are tested: ``**/name`` patterns are dictionary look-ups, ``**/*suffix`` and
+    ``**/prefix*`` tuple tests, the rest a few pre-checked regular expressions.  The winner is
+    the smallest pattern index; its class's excludes may pass the path on (then an exhaustive
+    ordered search decides).
     """
 
     def __init__(self, classes: Sequence[CruftClass]) -> None:
         self.classes = classes
         self.pattern_class: list[int] = []
-        dir_literal: dict[str, int] = {}  # "a/b" -> index (anchored literal heads)
-        dir_suffix: dict[str, int] = {}  # "**/x/y" literal -> index (component-aligned suffix)
-        dir_regex: list[tuple[int, re.Pattern[str]]] = []
-        base_literal: dict[str, int] = {}
-        base_regex: list[tuple[int, re.Pattern[str]]] = []
-        path_regex: list[tuple[int, re.Pattern[str]]] = []
+        self.dir_literal: dict[str, int] = {}
+        self.dir_suffix: dict[str, int] = {}
+        self.dir_globs: list[_Glob] = []
+        self.base_literal: dict[str, int] = {}
+        self.base_suffix: dict[str, int] = {}
+        self.base_prefix: dict[str, int] = {}
+        self.base_globs: list[_Glob] = []
+        self.file_anchored: dict[str, list[tuple[_Glob, _BaseTest]]] = {}  # first component -> (DIR, BASE)
+        self.file_floating: list[tuple[_Glob, _BaseTest]] = []
         for class_index, cls in enumerate(classes):
             for pattern in cls.paths:
                 index = len(self.pattern_class)
                 self.pattern_class.append(class_index)
-                pattern = pattern.strip("/")
-                if pattern.endswith("/**") and pattern != "**/**":
-                    head = pattern[:-3]
-                    if _is_literal(head):
-                        dir_literal.setdefault(head, index)
-                    elif head.startswith("**/") and _is_literal(head[3:]):
-                        dir_suffix.setdefault(head[3:], index)
-                    else:
-                        dir_regex.append((index, re.compile(glob_to_regex(head))))
-                elif pattern.startswith("**/") and "/" not in pattern[3:] and pattern[3:] != "**":
-                    base = pattern[3:]
-                    if _is_literal(base):
-                        base_literal.setdefault(base, index)
-                    else:
-                        base_regex.append((index, re.compile(_component(base, pattern))))
-                else:
-                    path_regex.append((index, re.compile(glob_to_regex(pattern))))
-        self.dir_literal = dir_literal
-        self.dir_suffix = dir_suffix
-        self.dir_regex = dir_regex
-        self.base_literal = base_literal
-        self.base_regex = _combine(base_regex)
-        self.path_regex = _combine(path_regex)
-        self.excludes = [
-            re.compile("|".join(f"(?:{glob_to_regex(p)})" for p in cls.exclude)) if cls.exclude else None
-            for cls in classes
-        ]
-        self._dir_memo: dict[str, tuple[int, str] | None] = {}
-        self._suffix_max_parts = max((s.count("/") + 1 for s in dir_suffix), default=0)
+                self._add(index, pattern.strip("/"))
+        self.base_suffixes = tuple(self.base_suffix)
+        self.base_prefixes = tuple(self.base_prefix)
+        self.excludes = [[_Glob(-1, p.strip("/")) for p in cls.exclude] for cls in classes]
+        self._memo: dict[str, tuple[tuple[int, str] | None, tuple[_BaseTest, ...]]] = {}
+        self._suffix_max_parts = max((s.count("/") + 1 for s in self.dir_suffix), default=0)
+
+    def _add(self, index: int, pattern: str) -> None:
+        if pattern.endswith("/**") and pattern != "**/**":
+            head = pattern[:-3]
+            if _is_literal(head):
+                self.dir_literal.setdefault(head, index)
+            elif head.startswith("**/") and _is_literal(head[3:]):
+                self.dir_suffix.setdefault(head[3:], index)
+            else:
+                self.dir_globs.append(_Glob(index, head))
+            return
+        directory, _, base = pattern.rpartition("/")
+        if directory in ("", "**") and base != "**":
+            if _is_literal(base):
+                self.base_literal.setdefault(base, index)
+            elif base.startswith("*") and base[1:] and _is_literal(base[1:]):
+                self.base_suffix.setdefault(base[1:], index)
+            elif base.endswith("*") and base[:-1] and _is_literal(base[:-1]):
+                self.base_prefix.setdefault(base[:-1], index)
+            else:
+                self.base_globs.append(_Glob(index, base))
+            return
+        pair = (_Glob(index, directory), _BaseTest(index, base))
+        first = directory.split("/", 1)[0]
+        if _is_literal(first):
+            self.file_anchored.setdefault(first, []).append(pair)
+        else:
+            self.file_floating.append(pair)
+
+    # ------------------------------------------------------------------ per directory
 
     def _own_dir_match(self, directory: str) -> int | None:
         best = self.dir_literal.get(directory)
@@ -285,65 +357,81 @@ class _Matcher:
                 found = self.dir_suffix.get("/".join(parts[-count:]))
                 if found is not None and (best is None or found < best):
                     best = found
-        for index, regex in self.dir_regex:
-            if best is not None and index > best:
+        for glob in self.dir_globs:
+            if best is not None and glob.index > best:
                 break
-            if regex.fullmatch(directory):
-                best = index
+            if glob.match(directory):
+                best = glob.index
                 break
         return best
+
+    def _directory(self, directory: str) -> tuple[tuple[int, str] | None, tuple[_BaseTest, ...]]:
+        memo = self._memo
+        found = memo.get(directory)
+        if found is not None:
+            return found
+        if directory:
+            parent = directory.rpartition("/")[0]
+            inherited = self._directory(parent)[0] if parent else None
+            own = self._own_dir_match(directory)
+            best = inherited
+            if own is not None and (inherited is None or own < inherited[0]):
+                best = (own, directory)
+        else:
+            best = None
+        tests = [base for dir_glob, base in self.file_anchored.get(directory.partition("/")[0], ()) if dir_glob.match(directory)]
+        tests += [base for dir_glob, base in self.file_floating if dir_glob.match(directory)]
+        tests.sort(key=attrgetter("index"))
+        result = memo[directory] = (best, tuple(tests))
+        return result
 
     def dir_match(self, directory: str) -> tuple[int, str] | None:
         """Smallest directory-pattern index matching ``directory`` or an ancestor, and the
         ancestor that matched (the class root)."""
-        memo = self._dir_memo
-        if directory in memo:
-            return memo[directory]
-        if not directory:
-            memo[directory] = None
-            return None
-        parent = directory.rpartition("/")[0]
-        inherited = self.dir_match(parent) if parent else None
-        own = self._own_dir_match(directory)
-        result = inherited
-        if own is not None and (inherited is None or own < inherited[0]):
-            result = (own, directory)
-        memo[directory] = result
-        return result
+        return self._directory(directory)[0] if directory else None
+
+    # ------------------------------------------------------------------ per file
 
     def match(self, path: str) -> tuple[int, str] | None:
         parent, _, base = path.rpartition("/")
-        candidates: list[tuple[int, str]] = []
-        found = self.dir_match(parent) if parent else None
-        if found is not None:
-            candidates.append(found)
+        found, tests = self._directory(parent)
+        best = found[0] if found is not None else 1 << 30
+        root = found[1] if found is not None else ""
         index = self.base_literal.get(base)
-        if index is not None:
-            candidates.append((index, ""))
-        if self.base_regex is not None:
-            m = self.base_regex.fullmatch(base)
-            if m is not None:
-                candidates.append((int(m.lastgroup[1:]), ""))  # type: ignore[index]
-        if self.path_regex is not None:
-            m = self.path_regex.fullmatch(path)
-            if m is not None:
-                candidates.append((int(m.lastgroup[1:]), ""))  # type: ignore[index]
-        if not candidates:
+        if index is not None and index < best:
+            best, root = index, ""
+        if self.base_suffixes and base.endswith(self.base_suffixes):
+            for suffix, index in self.base_suffix.items():
+                if index < best and base.endswith(suffix):
+                    best, root = index, ""
+        if self.base_prefixes and base.startswith(self.base_prefixes):
+            for prefix, index in self.base_prefix.items():
+                if index < best and base.startswith(prefix):
+                    best, root = index, ""
+        for glob in self.base_globs:
+            if glob.index >= best:
+                break
+            if glob.match(base):
+                best, root = glob.index, ""
+                break
+        for test in tests:
+            if test.index >= best:
+                break
+            if test.match(base):
+                best, root = test.index, ""
+                break
+        if best == 1 << 30:
             return None
-        candidates.sort()
-        for pattern_index, root in candidates:
-            class_index = self.pattern_class[pattern_index]
-            exclude = self.excludes[class_index]
-            if exclude is None or not exclude.fullmatch(path):
-                return class_index, root
-        # every cheap candidate was excluded: fall back to the exhaustive, ordered search
-        return self._slow(path)
+        class_index = self.pattern_class[best]
+        excludes = self.excludes[class_index]
+        if excludes and any(glob.match(path) for glob in excludes):
+            return self._slow(path)
+        return class_index, root
 
     def _slow(self, path: str) -> tuple[int, str] | None:
         parent = path.rpartition("/")[0]
         for class_index, cls in enumerate(self.classes):
-            exclude = self.excludes[class_index]
-            if exclude is not None and exclude.fullmatch(path):
+            if any(glob.match(path) for glob in self.excludes[class_index]):
                 continue
             for pattern in cls.paths:
                 pattern = pattern.strip("/")
@@ -357,13 +445,6 @@ class _Matcher:
                 elif re.fullmatch(glob_to_regex(pattern), path):
                     return class_index, ""
         return None
-
-
-def _combine(items: list[tuple[int, re.Pattern[str]]]) -> re.Pattern[str] | None:
-    """One alternation, in pattern order, whose group name (``p<index>``) says which matched."""
-    if not items:
-        return None
-    return re.compile("|".join(f"(?P<p{index}>{regex.pattern})" for index, regex in items))
 
 
 # --------------------------------------------------------------------------- classification

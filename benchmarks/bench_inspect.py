@@ -1,0 +1,389 @@
+"""``decruft inspect`` against dive 0.13.1, side by side in the same run.
+
+Sub-commands (all write their big files under --workdir, /tmp by default, and delete them):
+
+    .venv/bin/python benchmarks/bench_inspect.py speed      # 1 GB 3-layer archive, >= 3,000 whiteouts
+    .venv/bin/python benchmarks/bench_inspect.py memory     # 5 GB / >= 200,000-file sparse archive
+    .venv/bin/python benchmarks/bench_inspect.py floor      # throughput vs `tar -t` over the same layers
+    .venv/bin/python benchmarks/bench_inspect.py compare    # dive-compatible figures vs dive on real images
+    .venv/bin/python benchmarks/bench_inspect.py all
+
+Timing: every command runs once to warm the page cache, then ``--runs`` times (default 3); the
+median wall time is reported, and the peak RSS of the child (``wait4`` rusage).  decruft runs as
+``decruft inspect ARCHIVE --format json --no-progress`` (and ``--dive-compatible``, which adds
+dive's figures); dive runs as ``dive --source docker-archive ARCHIVE --ci`` with its rules relaxed
+so both finish the whole analysis.  Synthetic archives use the ``docker save`` layout of Docker
+<= 24 (what this engine writes), made by ``tests/image/builders.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from decruft.image.model import Entry, EntryType  # noqa: E402
+from tests.image.builders import ArchiveLayer, write_docker_archive  # noqa: E402
+
+VENV_BIN = ROOT / ".venv" / "bin"
+DECRUFT = str(VENV_BIN / "decruft")
+DIVE = shutil.which("dive") or str(VENV_BIN / "dive")
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run(cmd: list[str], *, stdout=subprocess.DEVNULL) -> tuple[float, int, int]:
+    """(seconds, peak RSS in MB, exit code) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss // 1024, proc.returncode
+
+
+def measure(cmd: list[str], runs: int) -> dict:
+    run(cmd)  # warm the page cache
+    samples = [run(cmd) for _ in range(runs)]
+    return {
+        "seconds": statistics.median(s[0] for s in samples),
+        "best": min(s[0] for s in samples),
+        "rss_mb": max(s[1] for s in samples),
+        "exit": samples[-1][2],
+        "cmd": " ".join(cmd),
+    }
+
+
+def decruft_cmd(archive: Path, *extra: str) -> list[str]:
+    return [DECRUFT, "inspect", str(archive), "--format", "json", "--no-progress", *extra]
+
+
+def dive_cmd(archive: Path) -> list[str]:
+    return [DIVE, "--source", "docker-archive", str(archive), "--ci", "--lowestEfficiency", "0",
+            "--highestUserWastedPercent", "disabled"]
+
+
+def side_by_side(label: str, archive: Path, runs: int) -> dict:
+    ours = measure(decruft_cmd(archive), runs)
+    ours_dive = measure(decruft_cmd(archive, "--dive-compatible"), runs)
+    theirs = measure(dive_cmd(archive), runs)
+    row = {
+        "label": label,
+        "archive_bytes": archive.stat().st_size,
+        "decruft": ours,
+        "decruft_dive_compatible": ours_dive,
+        "dive": theirs,
+        "speedup": theirs["seconds"] / ours["seconds"],
+        "speedup_dive_compatible": theirs["seconds"] / ours_dive["seconds"],
+    }
+    print(
+        f"{label}: decruft {ours['seconds']:.2f}s ({ours['rss_mb']} MB), "
+        f"with --dive-compatible {ours_dive['seconds']:.2f}s ({ours_dive['rss_mb']} MB), "
+        f"dive {theirs['seconds']:.2f}s ({theirs['rss_mb']} MB) -> {row['speedup']:.1f}x / {row['speedup_dive_compatible']:.1f}x",
+        flush=True,
+    )
+    return row
+
+
+# --------------------------------------------------------------------------- synthetic images
+
+
+def _tree(rng: random.Random, prefix: str, files: int, total_bytes: int, big_share: float = 0.7) -> Iterator[Entry]:
+    """``files`` regular files in nested directories under ``prefix``; about ``big_share`` of
+    the bytes in 2% large files, the rest spread over small ones."""
+    big = max(1, files // 50)
+    small = files - big
+    big_size = int(total_bytes * big_share) // big
+    small_size = max(1, (total_bytes - big_size * big) // max(small, 1))
+    made_dirs: set[str] = set()
+    for index in range(files):
+        directory = f"{prefix}/d{index % 97:02d}/s{index % 13}"
+        parts = directory.split("/")
+        for depth in range(1, len(parts) + 1):
+            path = "/".join(parts[:depth])
+            if path not in made_dirs:
+                made_dirs.add(path)
+                yield Entry(path, EntryType.DIR, mode=0o755)
+        size = big_size if index < big else rng.randint(small_size // 2, small_size * 3 // 2)
+        yield Entry(f"{directory}/f{index}.bin", EntryType.FILE, size=size)
+
+
+def _content_block() -> bytes:
+    rng = random.Random(42)
+    return bytes(rng.getrandbits(8) for _ in range(1 << 20))
+
+
+def make_1gb(path: Path) -> Path:
+    """~1 GB, three layers, ~30,000 files, real (non-zero, non-sparse) bytes."""
+    block = _content_block()
+
+    def content(_layer: int, entry: Entry) -> bytes:
+        offset = hash(entry.path) % (len(block) // 2)
+        data = block[offset:]
+        while len(data) < entry.size:
+            data += block
+        return data[: entry.size]
+
+    layers = [
+        ArchiveLayer(lambda: _tree(random.Random(1), "usr/lib/base", 15_000, 450_000_000), "ADD rootfs.tar /"),
+        ArchiveLayer(lambda: _tree(random.Random(2), "opt/app/deps", 10_000, 350_000_000), "RUN /bin/sh -c install deps # buildkit"),
+        ArchiveLayer(lambda: _tree(random.Random(3), "srv/app", 5_000, 200_000_000), "COPY . /srv/app # buildkit"),
+    ]
+    write_docker_archive(path, layers, content=content, sparse=False, hash_layers=True)
+    return path
+
+
+def make_whiteouts(path: Path, *, base_files: int = 20_000, deleted: int = 3_500) -> Path:
+    """A base layer, a layer adding ``deleted`` files, a layer deleting them one by one."""
+
+    def added() -> Iterator[Entry]:
+        yield Entry("data", EntryType.DIR, mode=0o755)
+        for index in range(deleted):
+            yield Entry(f"data/f{index}", EntryType.FILE, size=1000 + index % 100)
+
+    def removed() -> Iterator[Entry]:
+        yield Entry("data", EntryType.DIR, mode=0o755)
+        for index in range(deleted):
+            yield Entry(f"data/f{index}", EntryType.WHITEOUT)
+
+    layers = [
+        ArchiveLayer(lambda: _tree(random.Random(7), "usr", base_files, 150_000_000), "ADD rootfs.tar /"),
+        ArchiveLayer(added, "RUN /bin/sh -c make data # buildkit"),
+        ArchiveLayer(removed, "RUN /bin/sh -c rm /data/f* # buildkit"),
+    ]
+    write_docker_archive(path, layers, sparse=True, hash_layers=True)
+    return path
+
+
+def make_5gb(path: Path) -> Path:
+    """~5 GB, >= 200,000 files, four layers with overwrites, deleted directories and an opaque
+    whiteout; file bodies are holes (sparse), so the archive costs little disk."""
+
+    def top() -> Iterator[Entry]:
+        yield Entry("usr", EntryType.DIR, mode=0o755)
+        yield Entry("usr/lib", EntryType.DIR, mode=0o755)
+        yield Entry("usr/lib/base", EntryType.DIR, mode=0o755)
+        for index in range(40):
+            yield Entry(f"usr/lib/base/d{index:02d}", EntryType.WHITEOUT)
+        yield Entry("opt/app", EntryType.DIR, mode=0o755)
+        yield Entry("opt/app/deps", EntryType.DIR, mode=0o755)
+        yield Entry("opt/app/deps", EntryType.OPAQUE)
+        yield from _tree(random.Random(14), "opt/app/deps", 5_000, 100_000_000)
+
+    layers = [
+        ArchiveLayer(lambda: _tree(random.Random(11), "usr/lib/base", 110_000, 2_600_000_000), "ADD rootfs.tar /"),
+        ArchiveLayer(lambda: _tree(random.Random(12), "opt/app/deps", 60_000, 1_500_000_000), "RUN /bin/sh -c install # buildkit"),
+        ArchiveLayer(lambda: _tree(random.Random(13), "srv/app", 40_000, 800_000_000), "COPY . /srv/app # buildkit"),
+        ArchiveLayer(top, "RUN /bin/sh -c cleanup # buildkit"),
+    ]
+    write_docker_archive(path, layers, sparse=True, hash_layers=False)
+    return path
+
+
+def archive_entries(path: Path) -> int:
+    with tarfile.open(path) as outer:
+        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+    total = 0
+    for layer in manifest[0]["Layers"]:
+        out = subprocess.run(
+            f"tar -xOf {path} {layer} | tar -t | wc -l", shell=True, capture_output=True, text=True, check=True
+        )
+        total += int(out.stdout)
+    return total
+
+
+# --------------------------------------------------------------------------- sub-commands
+
+
+def cmd_speed(args) -> list[dict]:
+    rows = []
+    work = Path(args.workdir)
+    archive = work / "decruft-bench-1gb.tar"
+    t0 = time.perf_counter()
+    make_1gb(archive)
+    print(f"made {archive} ({archive.stat().st_size / 1e9:.2f} GB) in {time.perf_counter() - t0:.0f}s", flush=True)
+    try:
+        rows.append(side_by_side("1 GB, 3 layers, 30,000 files", archive, args.runs))
+    finally:
+        archive.unlink()
+    archive = work / "decruft-bench-whiteouts.tar"
+    make_whiteouts(archive)
+    try:
+        rows.append(side_by_side("3,500 whiteouts over a 20,000-file base", archive, args.runs))
+    finally:
+        archive.unlink()
+    built = _saved_builtin_whiteouts(work)
+    if built is not None:
+        try:
+            rows.append(side_by_side("real BuildKit image: busybox + 3,500 whiteouts", built, args.runs))
+        finally:
+            built.unlink()
+    return rows
+
+
+def _saved_builtin_whiteouts(work: Path) -> Path | None:
+    """The ``whiteouts`` image of tests/image/docker_images.py, built if the engine answers."""
+    try:
+        from tests.image.docker_images import BUILT, build, save
+
+        image = next(i for i in BUILT if i.name == "whiteouts")
+        with tempfile.TemporaryDirectory(dir=work) as tmp:
+            tag = build(image, Path(tmp))
+        return save(tag, work / "decruft-bench-whiteouts-real.tar")
+    except Exception as exc:  # no engine: the synthetic case still runs
+        print(f"(skipping the BuildKit whiteout image: {exc})", flush=True)
+        return None
+
+
+def cmd_memory(args) -> list[dict]:
+    work = Path(args.workdir)
+    archive = work / "decruft-bench-5gb.tar"
+    t0 = time.perf_counter()
+    make_5gb(archive)
+    disk = os.stat(archive).st_blocks * 512
+    print(f"made {archive} ({archive.stat().st_size / 1e9:.2f} GB apparent, {disk / 1e6:.0f} MB on disk) "
+          f"in {time.perf_counter() - t0:.0f}s", flush=True)
+    rows = []
+    try:
+        entries = None if args.quick else archive_entries(archive)
+        ours = measure(decruft_cmd(archive), args.runs)
+        ours_dive = measure(decruft_cmd(archive, "--dive-compatible"), args.runs)
+        theirs = measure(dive_cmd(archive), 1) if not args.quick else None
+        row = {"label": "5 GB, >= 200,000 files (sparse)", "archive_bytes": archive.stat().st_size, "tar_entries": entries,
+               "decruft": ours, "decruft_dive_compatible": ours_dive, "dive": theirs}
+        print(f"5 GB: {entries} tar entries; decruft {ours['seconds']:.2f}s peak {ours['rss_mb']} MB; "
+              f"--dive-compatible {ours_dive['seconds']:.2f}s peak {ours_dive['rss_mb']} MB"
+              + (f"; dive {theirs['seconds']:.2f}s peak {theirs['rss_mb']} MB" if theirs else ""), flush=True)
+        rows.append(row)
+    finally:
+        archive.unlink()
+    return rows
+
+
+def cmd_floor(args) -> list[dict]:
+    """decruft's listing throughput against GNU ``tar -t`` on the extracted layer tars (tar seeks
+    over bodies of a regular file, so this is the header-reading floor) and against streaming
+    the layers through ``tar -t`` (what reading every byte costs)."""
+    work = Path(args.workdir)
+    archive = work / "decruft-bench-1gb.tar"
+    make_1gb(archive)
+    layers_dir = work / "decruft-bench-layers"
+    rows = []
+    try:
+        layers_dir.mkdir(exist_ok=True)
+        subprocess.run(["tar", "-xf", str(archive), "-C", str(layers_dir)], check=True)
+        with tarfile.open(archive) as outer:
+            manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        layer_files = [str(layers_dir / name) for name in manifest[0]["Layers"]]
+        layer_bytes = sum(os.path.getsize(p) for p in layer_files)
+        list_cmd = ["sh", "-c", " && ".join(f"tar -tf {p} >/dev/null" for p in layer_files)]
+        stream_cmd = ["sh", "-c", " && ".join(f"cat {p} | tar -t >/dev/null" for p in layer_files)]
+        results = {
+            "tar -tf (seeks)": measure(list_cmd, args.runs),
+            "cat | tar -t (reads all)": measure(stream_cmd, args.runs),
+            "decruft inspect": measure(decruft_cmd(archive), args.runs),
+            "python import + CLI start": measure([DECRUFT, "--version"], args.runs),
+            "dive --ci": measure(dive_cmd(archive), args.runs),
+        }
+        entries = archive_entries(archive)
+        for name, result in results.items():
+            result["layer_bytes_per_s"] = layer_bytes / result["seconds"]
+            result["entries_per_s"] = entries / result["seconds"]
+            print(f"{name:28s} {result['seconds']:.3f}s  {layer_bytes / result['seconds'] / 1e9:6.2f} GB/s  "
+                  f"{entries / result['seconds']:10,.0f} entries/s  peak {result['rss_mb']} MB", flush=True)
+        rows.append({"label": "I/O floor, 1 GB 3-layer archive", "layer_bytes": layer_bytes, "entries": entries, "results": results})
+    finally:
+        archive.unlink()
+        shutil.rmtree(layers_dir, ignore_errors=True)
+    return rows
+
+
+def cmd_compare(args) -> list[dict]:
+    """dive-compatible figures against dive on every built test image and local base image."""
+    from decruft.image.analysis import analyze
+    from decruft.image.sources import open_image
+    from tests.image.docker_images import BASES, BUILT, build, image_exists, percent_text, remove, run_dive, save
+
+    work = Path(tempfile.mkdtemp(dir=args.workdir, prefix="decruft-compare-"))
+    rows = []
+    built_tags = []
+    try:
+        targets = []
+        for image in BUILT:
+            built_tags.append(build(image, work))
+            targets.append((image.name, image.tag, image.note))
+        targets += [(tag, tag, "base image") for tag in BASES if image_exists(tag)]
+        for name, tag, note in targets:
+            archive = save(tag, work / "image.tar")
+            t0 = time.perf_counter()
+            analysis = analyze(open_image(str(archive)), dive=True)
+            ours_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            theirs = run_dive(archive, work / "dive.json")
+            dive_s = (time.perf_counter() - t0) / 2  # run_dive runs dive twice (--json, --ci)
+            ours = analysis.dive
+            row = {
+                "image": name,
+                "note": note,
+                "layers": len(analysis.layers),
+                "files": analysis.final_files,
+                "size_bytes": ours.size_bytes,
+                "dive": {"efficiency": theirs["efficiency"], "wasted": theirs["wasted_bytes"], "uwp": theirs["user_wasted_percent_text"],
+                         "size": theirs["size_bytes"], "files": len(theirs["files"])},
+                "ours": {"efficiency": ours.efficiency, "wasted": ours.wasted_bytes, "uwp": percent_text(ours.user_wasted_percent),
+                         "size": ours.size_bytes, "files": len(ours.inefficient_files)},
+                "match": (ours.size_bytes == theirs["size_bytes"] and ours.wasted_bytes == theirs["wasted_bytes"]
+                          and abs(ours.efficiency - theirs["efficiency"]) < 1e-12
+                          and percent_text(ours.user_wasted_percent) == theirs["user_wasted_percent_text"]
+                          and sorted(ours.inefficient_files) == theirs["files"]),
+                "reclaimable": analysis.reclaimable_bytes,
+                "cruft": analysis.cruft.bytes,
+                "aborted_layers": ours.aborted_layers,
+                "seconds": {"decruft_in_process": ours_s, "dive": dive_s},
+            }
+            rows.append(row)
+            print(f"{name:30s} eff {theirs['efficiency']:.6f}/{ours.efficiency:.6f} wasted {theirs['wasted_bytes']}/{ours.wasted_bytes} "
+                  f"uwp {theirs['user_wasted_percent_text']}/{percent_text(ours.user_wasted_percent)} "
+                  f"{'MATCH' if row['match'] else 'DIFF'}  reclaimable {analysis.reclaimable_bytes}", flush=True)
+            archive.unlink()
+    finally:
+        remove(built_tags)
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["speed", "memory", "floor", "compare", "all"])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workdir", default="/tmp")
+    parser.add_argument("--json", dest="json_out", default=None, help="Write the raw results here.")
+    parser.add_argument("--quick", action="store_true", help="memory: skip the tar entry count and dive.")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s), dive at {DIVE}", flush=True)
+    results: dict[str, list[dict]] = {}
+    steps = ["speed", "memory", "floor", "compare"] if args.what == "all" else [args.what]
+    for step in steps:
+        results[step] = globals()[f"cmd_{step}"](args)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
