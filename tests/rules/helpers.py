@@ -23,3 +23,13 @@ def findings(source: str, code: str, *, target: str | None = None, context: Path
 
 def lines(source: str, code: str, **kwargs) -> list[int]:
     return [finding.line for finding in findings(source, code, **kwargs)]
+
+
+def apply_fix(source: str, fix) -> str:
+    """Apply a finding's edits to ``source``; the result must still parse."""
+    from decruft.dockerfile import parse
+    from decruft.fix import apply_edits
+
+    fixed = apply_edits(source, fix.edits)
+    parse(fixed)
+    return fixed

@@ -1,6 +1,6 @@
 import pytest
 
-from decruft.dockerfile import parse
+from tests.rules.helpers import apply_fix as apply
 from tests.rules.helpers import findings
 
 CATCHES = [
@@ -36,13 +36,6 @@ ACCEPTS = [
     # unused stage: never built for the default target
     "FROM alpine AS unused\nRUN apk add curl\nFROM alpine\nRUN true\n",
 ]
-
-
-def apply(source, fix):
-    for edit in sorted(fix.edits, key=lambda e: e.span.start, reverse=True):
-        source = source[: edit.span.start] + edit.replacement + source[edit.span.end :]
-    parse(source)
-    return source
 
 
 @pytest.mark.parametrize("source,spans", CATCHES)

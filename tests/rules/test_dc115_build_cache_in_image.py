@@ -1,6 +1,6 @@
 import pytest
 
-from decruft.dockerfile import parse
+from tests.rules.helpers import apply_fix as apply
 from tests.rules.helpers import findings
 
 GO = "FROM golang:1.22\nWORKDIR /src\nCOPY . .\n"
@@ -66,13 +66,6 @@ ACCEPTS = [
     'FROM golang\nRUN ["go", "build", "-o", "/app", "."]\n',
     "FROM golang AS unused\nRUN go build .\nFROM scratch\nCOPY x /x\n",
 ]
-
-
-def apply(source, fix):
-    for edit in sorted(fix.edits, key=lambda e: e.span.start, reverse=True):
-        source = source[: edit.span.start] + edit.replacement + source[edit.span.end :]
-    parse(source)
-    return source
 
 
 @pytest.mark.parametrize("source,span_text,mentions", CATCHES)

@@ -1,7 +1,7 @@
 import pytest
 
 from decruft.audit.context import data_table
-from decruft.dockerfile import parse
+from tests.rules.helpers import apply_fix as apply
 from tests.rules.helpers import findings
 
 CATCHES = [
@@ -60,13 +60,6 @@ ACCEPTS = [
     'FROM python\nRUN ["pip", "install", "x"]\n',
     "FROM python AS unused\nRUN pip install x\nFROM python\nRUN true\n",
 ]
-
-
-def apply(source, fix):
-    for edit in sorted(fix.edits, key=lambda e: e.span.start, reverse=True):
-        source = source[: edit.span.start] + edit.replacement + source[edit.span.end :]
-    parse(source)
-    return source
 
 
 @pytest.mark.parametrize("source,mounts", CATCHES)
