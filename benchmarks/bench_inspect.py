@@ -48,26 +48,50 @@ DIVE = shutil.which("dive") or str(VENV_BIN / "dive")
 # --------------------------------------------------------------------------- running
 
 
-def run(cmd: list[str], *, stdout=subprocess.DEVNULL) -> tuple[float, int, int]:
-    """(seconds, peak RSS in MB, exit code) of one child process."""
+def evict(path: Path) -> None:
+    """Drop ``path`` (only this file) from the page cache, for cold-cache runs."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def run(cmd: list[str], *, stdout=subprocess.DEVNULL) -> tuple[float, float, int, int]:
+    """(wall seconds, CPU seconds user+sys, peak RSS in MB, exit code) of one child process."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, usage.ru_maxrss // 1024, proc.returncode
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, proc.returncode
 
 
-def measure(cmd: list[str], runs: int) -> dict:
-    run(cmd)  # warm the page cache
-    samples = [run(cmd) for _ in range(runs)]
+def measure(cmd: list[str], runs: int, *, cold: Path | None = None, warm_up: bool = True) -> dict:
+    """Median wall and CPU time of ``runs`` runs (after one warm-up run unless ``cold`` is a
+    file to evict from the page cache before every run)."""
+    if warm_up and cold is None:
+        run(cmd)
+    samples = []
+    for _ in range(runs):
+        if cold is not None:
+            evict(cold)
+        samples.append(run(cmd))
     return {
         "seconds": statistics.median(s[0] for s in samples),
+        "cpu_seconds": statistics.median(s[1] for s in samples),
         "best": min(s[0] for s in samples),
-        "rss_mb": max(s[1] for s in samples),
-        "exit": samples[-1][2],
+        "rss_mb": max(s[2] for s in samples),
+        "exit": samples[-1][3],
+        "runs": runs,
+        "cold": cold is not None,
         "cmd": " ".join(cmd),
     }
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def decruft_cmd(archive: Path, *extra: str) -> list[str]:
@@ -79,23 +103,28 @@ def dive_cmd(archive: Path) -> list[str]:
             "--highestUserWastedPercent", "disabled"]
 
 
-def side_by_side(label: str, archive: Path, runs: int) -> dict:
-    ours = measure(decruft_cmd(archive), runs)
-    ours_dive = measure(decruft_cmd(archive, "--dive-compatible"), runs)
-    theirs = measure(dive_cmd(archive), runs)
+def side_by_side(label: str, archive: Path, runs: int, *, cold: bool = False, dive_runs: int | None = None) -> dict:
+    evicted = archive if cold else None
+    ours = measure(decruft_cmd(archive), runs, cold=evicted)
+    ours_dive = measure(decruft_cmd(archive, "--dive-compatible"), runs, cold=evicted)
+    dive_runs = runs if dive_runs is None else dive_runs
+    theirs = measure(dive_cmd(archive), dive_runs, cold=evicted, warm_up=dive_runs == runs)
     row = {
-        "label": label,
+        "label": label + (" (cold cache)" if cold else ""),
         "archive_bytes": archive.stat().st_size,
+        "load_average": load_average(),
         "decruft": ours,
         "decruft_dive_compatible": ours_dive,
         "dive": theirs,
         "speedup": theirs["seconds"] / ours["seconds"],
         "speedup_dive_compatible": theirs["seconds"] / ours_dive["seconds"],
+        "cpu_speedup": theirs["cpu_seconds"] / ours["cpu_seconds"],
     }
     print(
-        f"{label}: decruft {ours['seconds']:.2f}s ({ours['rss_mb']} MB), "
-        f"with --dive-compatible {ours_dive['seconds']:.2f}s ({ours_dive['rss_mb']} MB), "
-        f"dive {theirs['seconds']:.2f}s ({theirs['rss_mb']} MB) -> {row['speedup']:.1f}x / {row['speedup_dive_compatible']:.1f}x",
+        f"{row['label']}: decruft {ours['seconds']:.2f}s wall / {ours['cpu_seconds']:.2f}s cpu ({ours['rss_mb']} MB), "
+        f"--dive-compatible {ours_dive['seconds']:.2f}s / {ours_dive['cpu_seconds']:.2f}s ({ours_dive['rss_mb']} MB), "
+        f"dive {theirs['seconds']:.2f}s / {theirs['cpu_seconds']:.2f}s ({theirs['rss_mb']} MB) "
+        f"-> {row['speedup']:.1f}x wall, {row['cpu_speedup']:.1f}x cpu  [load {row['load_average']}]",
         flush=True,
     )
     return row
@@ -129,21 +158,44 @@ def _content_block() -> bytes:
     return bytes(rng.getrandbits(8) for _ in range(1 << 20))
 
 
-def make_1gb(path: Path) -> Path:
-    """~1 GB, three layers, ~30,000 files, real (non-zero, non-sparse) bytes."""
+SHAPES = {
+    # name: [(prefix, files, bytes, created_by), ...] -- three layers, about 1 GB in all
+    "typical": [
+        ("usr/lib/base", 6_000, 100_000_000, "ADD rootfs.tar /"),
+        ("usr/local/lib/python3.11/site-packages", 14_000, 300_000_000, "RUN /bin/sh -c pip install -r requirements.txt # buildkit"),
+        ("srv/app", 300, 600_000_000, "COPY . /srv/app # buildkit"),
+    ],
+    "few-big-files": [
+        ("usr/lib/base", 6_000, 100_000_000, "ADD rootfs.tar /"),
+        ("opt/app", 2_000, 50_000_000, "COPY app /opt/app # buildkit"),
+        ("opt/models", 20, 850_000_000, "COPY models /opt/models # buildkit"),
+    ],
+    "file-heavy": [
+        ("usr/lib/base", 15_000, 450_000_000, "ADD rootfs.tar /"),
+        ("opt/app/deps", 10_000, 350_000_000, "RUN /bin/sh -c install deps # buildkit"),
+        ("srv/app", 5_000, 200_000_000, "COPY . /srv/app # buildkit"),
+    ],
+}
+
+
+def make_1gb(path: Path, shape: str = "typical") -> Path:
+    """About 1 GB in three layers with real (non-zero, non-sparse) bytes; ``shape`` picks the
+    file-size mix (see SHAPES: typical ~20,000 files, few-big-files ~8,000, file-heavy ~30,000)."""
     block = _content_block()
 
-    def content(_layer: int, entry: Entry) -> bytes:
+    def content(_layer: int, entry: Entry) -> Iterator[bytes]:
         offset = hash(entry.path) % (len(block) // 2)
-        data = block[offset:]
-        while len(data) < entry.size:
-            data += block
-        return data[: entry.size]
+        left = entry.size
+        chunk = block[offset:]
+        while left:
+            piece = chunk[:left]
+            yield piece
+            left -= len(piece)
+            chunk = block
 
     layers = [
-        ArchiveLayer(lambda: _tree(random.Random(1), "usr/lib/base", 15_000, 450_000_000), "ADD rootfs.tar /"),
-        ArchiveLayer(lambda: _tree(random.Random(2), "opt/app/deps", 10_000, 350_000_000), "RUN /bin/sh -c install deps # buildkit"),
-        ArchiveLayer(lambda: _tree(random.Random(3), "srv/app", 5_000, 200_000_000), "COPY . /srv/app # buildkit"),
+        ArchiveLayer(lambda seed=seed, prefix=prefix, files=files, size=size: _tree(random.Random(seed), prefix, files, size), created_by)
+        for seed, (prefix, files, size, created_by) in enumerate(SHAPES[shape], start=1)
     ]
     write_docker_archive(path, layers, content=content, sparse=False, hash_layers=True)
     return path
@@ -214,26 +266,31 @@ def archive_entries(path: Path) -> int:
 def cmd_speed(args) -> list[dict]:
     rows = []
     work = Path(args.workdir)
-    archive = work / "decruft-bench-1gb.tar"
-    t0 = time.perf_counter()
-    make_1gb(archive)
-    print(f"made {archive} ({archive.stat().st_size / 1e9:.2f} GB) in {time.perf_counter() - t0:.0f}s", flush=True)
-    try:
-        rows.append(side_by_side("1 GB, 3 layers, 30,000 files", archive, args.runs))
-    finally:
-        archive.unlink()
-    archive = work / "decruft-bench-whiteouts.tar"
-    make_whiteouts(archive)
-    try:
-        rows.append(side_by_side("3,500 whiteouts over a 20,000-file base", archive, args.runs))
-    finally:
-        archive.unlink()
+    for shape in args.shapes.split(","):
+        archive = work / f"decruft-bench-1gb-{shape}.tar"
+        t0 = time.perf_counter()
+        make_1gb(archive, shape)
+        entries = archive_entries(archive)
+        print(f"made {archive} ({archive.stat().st_size / 1e9:.2f} GB, {entries:,} tar entries) in {time.perf_counter() - t0:.0f}s", flush=True)
+        try:
+            for cold in (False, True):
+                row = side_by_side(f"1 GB, 3 layers, {shape} ({entries:,} entries)", archive, args.runs, cold=cold)
+                row["tar_entries"] = entries
+                rows.append(row)
+        finally:
+            archive.unlink()
     built = _saved_builtin_whiteouts(work)
     if built is not None:
         try:
-            rows.append(side_by_side("real BuildKit image: busybox + 3,500 whiteouts", built, args.runs))
+            rows.append(side_by_side("BuildKit image: busybox + a layer deleting 3,500 files", built, args.runs, dive_runs=1))
         finally:
             built.unlink()
+    archive = work / "decruft-bench-whiteouts.tar"
+    make_whiteouts(archive, base_files=args.whiteout_base)
+    try:
+        rows.append(side_by_side(f"3,500 whiteouts over a {args.whiteout_base:,}-file base layer", archive, args.runs, dive_runs=1))
+    finally:
+        archive.unlink()
     return rows
 
 
@@ -282,7 +339,7 @@ def cmd_floor(args) -> list[dict]:
     the layers through ``tar -t`` (what reading every byte costs)."""
     work = Path(args.workdir)
     archive = work / "decruft-bench-1gb.tar"
-    make_1gb(archive)
+    make_1gb(archive, args.floor_shape)
     layers_dir = work / "decruft-bench-layers"
     rows = []
     try:
@@ -307,7 +364,7 @@ def cmd_floor(args) -> list[dict]:
             result["entries_per_s"] = entries / result["seconds"]
             print(f"{name:28s} {result['seconds']:.3f}s  {layer_bytes / result['seconds'] / 1e9:6.2f} GB/s  "
                   f"{entries / result['seconds']:10,.0f} entries/s  peak {result['rss_mb']} MB", flush=True)
-        rows.append({"label": "I/O floor, 1 GB 3-layer archive", "layer_bytes": layer_bytes, "entries": entries, "results": results})
+        rows.append({"label": f"I/O floor, 1 GB 3-layer archive ({args.floor_shape})", "layer_bytes": layer_bytes, "entries": entries, "results": results})
     finally:
         archive.unlink()
         shutil.rmtree(layers_dir, ignore_errors=True)
@@ -375,8 +432,13 @@ def main() -> None:
     parser.add_argument("--workdir", default="/tmp")
     parser.add_argument("--json", dest="json_out", default=None, help="Write the raw results here.")
     parser.add_argument("--quick", action="store_true", help="memory: skip the tar entry count and dive.")
+    parser.add_argument("--floor-shape", default="typical", help="floor: which 1 GB archive.")
+    parser.add_argument("--shapes", default="typical,few-big-files,file-heavy", help="speed: which 1 GB archives.")
+    parser.add_argument("--whiteout-base", type=int, default=5_000,
+                        help="speed: files in the base layer under the synthetic whiteouts (dive is quadratic: "
+                             "20,000 takes it ~15 min here).")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s), dive at {DIVE}", flush=True)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s), dive at {DIVE}, load {load_average()}", flush=True)
     results: dict[str, list[dict]] = {}
     steps = ["speed", "memory", "floor", "compare"] if args.what == "all" else [args.what]
     for step in steps:

@@ -131,7 +131,7 @@ def _pad(size: int) -> int:
 # --------------------------------------------------------------------------- archives
 
 
-ContentFn = Callable[[int, Entry], bytes | None]
+ContentFn = Callable[[int, Entry], "bytes | Iterable[bytes] | None"]
 
 
 @dataclass
@@ -232,8 +232,8 @@ def write_docker_archive(
 ) -> dict:
     """Write a ``docker save`` archive (Docker <= 24 layout) and return its manifest entry.
 
-    ``content(layer_index, entry)`` may return the bytes of a regular file (must match
-    ``entry.size``); ``None`` means zeros.  Layer entry lists may be callables so huge
+    ``content(layer_index, entry)`` may return the bytes of a regular file, or an iterable of
+    chunks (must add up to ``entry.size``); ``None`` means zeros.  Layer entry lists may be callables so huge
     synthetic layers are generated twice (size pass, write pass) instead of being held.
     With ``hash_layers=False`` the diff_ids are fake (faster for multi-GB archives).
     """
@@ -272,9 +272,15 @@ def write_docker_archive(
                     data = content(index, entry) if content else None
                     if data is None:
                         out.zeros(entry.size)
-                    else:
+                    elif isinstance(data, (bytes, bytearray, memoryview)):
                         assert len(data) == entry.size, (entry.path, len(data), entry.size)
-                        out.write(data)
+                        out.write(bytes(data))
+                    else:  # an iterable of chunks
+                        total = 0
+                        for chunk in data:
+                            out.write(chunk)
+                            total += len(chunk)
+                        assert total == entry.size, (entry.path, total, entry.size)
                     pad = _pad(entry.size) - entry.size
                     if pad:
                         out.zeros(pad)

@@ -356,6 +356,12 @@ CRUFT_CASES = [
     ("usr/lib/x86_64-linux-gnu/libssl.so.3", None),
     ("usr/bin/python3.11", None),
     ("usr/bin/ld.so", None),  # the dynamic loader, not the linker
+    ("usr/lib/ssl/cert.pem", None),  # a symlink to the CA bundle
+    ("usr/share/go-1.19/src/crypto/tls/testdata/example-key.pem", "go-toolchain"),
+    ("usr/local/go/src/crypto/tls/testdata/example-key.pem", "go-toolchain"),
+    ("srv/app/tests/fixtures/server.key", None),
+    ("usr/share/python3/debpython/__pycache__/version.cpython-311.pyc", "python-bytecode-installed"),
+    ("usr/src/app/__pycache__/main.cpython-311.pyc", "python-bytecode"),
     ("usr/bin/ldd", None),
 ]
 

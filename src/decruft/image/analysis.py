@@ -324,10 +324,13 @@ def apply_layers(image: Image) -> tuple[dict[str, tuple[int, Entry | None]], lis
 
     for index, layer in enumerate(image.layers):
         entries = layer.entries
-        files = dirs = whiteouts = opaques = 0
+        files = dirs = whiteouts = opaques = content = 0
         for entry in entries:
             kind = entry.type
-            if kind is _DIR:
+            if kind is _FILE:
+                files += 1
+                content += entry.size
+            elif kind is _DIR:
                 dirs += 1
             elif kind is _WHITEOUT:
                 whiteouts += 1
@@ -340,7 +343,7 @@ def apply_layers(image: Image) -> tuple[dict[str, tuple[int, Entry | None]], lis
             diff_id=layer.diff_id,
             created_by=short_instruction(layer.created_by),
             created_by_full=layer.created_by,
-            size_bytes=layer.content_size,
+            size_bytes=content,
             tar_bytes=layer.tar_size,
             compressed_bytes=layer.compressed_size,
             files=files,

@@ -17,21 +17,12 @@ from typing import Any, Callable, Iterator
 import click
 from rich.console import Console
 
-from decruft.image.analysis import Analysis, analyze
-from decruft.image.cruft import CATEGORIES, load_table
-from decruft.image.diff import PACKAGE_FILES
-from decruft.image.model import EntryType, Image
-from decruft.image.report import (
-    GateConfigError,
-    GateResult,
-    diff_dict,
-    evaluate_gate,
-    inspect_dict,
-    parse_dive_ci,
-    parse_rules,
-    print_diff,
-    print_inspect,
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when a command runs, so `decruft --help` stays fast
+    from decruft.image.analysis import Analysis
+    from decruft.image.model import Image
+    from decruft.image.report import GateResult
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
 
@@ -106,6 +97,8 @@ def open_source(
 
 def _visible_contents(analysis: Analysis, contents: dict[str, bytes]) -> dict[str, bytes]:
     """Keep only contents of paths that are regular files in the final filesystem."""
+    from decruft.image.model import EntryType
+
     if not contents:
         return {}
     visible = {item.path for item in analysis.files if item.entry.type is EntryType.FILE}
@@ -113,6 +106,8 @@ def _visible_contents(analysis: Analysis, contents: dict[str, bytes]) -> dict[st
 
 
 def _known_cruft(table_path: Path | None) -> set[str]:
+    from decruft.image.cruft import CATEGORIES, load_table
+
     table = load_table(table_path)
     return {cls.id for cls in table.classes} | set(CATEGORIES)
 
@@ -151,6 +146,10 @@ def inspect_command(
 ) -> None:
     """Show what every layer of IMAGE adds, which bytes the final image cannot see
     (overwritten, deleted, hidden by opaque whiteouts), cruft classes and duplicates."""
+    from decruft.image.analysis import analyze
+    from decruft.image.cruft import load_table
+    from decruft.image.report import GateConfigError, evaluate_gate, inspect_dict, parse_dive_ci, parse_rules, print_inspect
+
     rules = []
     skipped: list[str] = []
     try:
@@ -204,7 +203,9 @@ def diff_command(
 ) -> None:
     """Compare two images (any two sources): sizes per layer and directory, files added,
     removed and changed, cruft classes, and installed packages (dpkg, apk, pip, npm)."""
-    from decruft.image.diff import diff_images
+    from decruft.image.analysis import analyze
+    from decruft.image.diff import PACKAGE_FILES, diff_images
+    from decruft.image.report import diff_dict, print_diff
 
     analyses = []
     contents = []

@@ -92,15 +92,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from rich import box
-from rich.console import Console
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from decruft.errors import DecruftError
-from decruft.image.analysis import Analysis
-from decruft.image.diff import ImageDiff
+
+if TYPE_CHECKING:  # the text renderers import rich's tables lazily; JSON needs none of it
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from decruft.image.analysis import Analysis
+    from decruft.image.diff import ImageDiff
 
 INSPECT_SCHEMA = "decruft.inspect/1"
 DIFF_SCHEMA = "decruft.diff/1"
@@ -631,6 +635,9 @@ def diff_dict(diff: ImageDiff, *, top: int = 20) -> dict[str, Any]:
 
 
 def _table(title: str | None) -> Table:
+    from rich import box
+    from rich.table import Table
+
     return Table(
         title=title,
         title_justify="left",
@@ -647,6 +654,8 @@ def _percent(part: int | float, whole: int | float) -> str:
 
 
 def _bar(size: int, wasted: int, largest: int, width: int = 16) -> Text:
+    from rich.text import Text
+
     if largest <= 0:
         return Text("")
     cells = max(1 if size else 0, round(width * size / largest))
@@ -665,6 +674,8 @@ def _layer_label(analysis: Analysis, index: int) -> str:
 
 
 def print_inspect(analysis: Analysis, console: Console, *, top: int = 10, gate: GateResult | None = None) -> None:
+    from rich.text import Text
+
     image = analysis.image
     where = ", ".join(x for x in (image.source, image.platform) if x)
     console.print(f"[bold]{escape(image.reference)}[/]  ({escape(where)}, {len(analysis.layers)} layers)")
@@ -689,13 +700,8 @@ def print_inspect(analysis: Analysis, console: Console, *, top: int = 10, gate: 
     )
 
     largest = max((st.size_bytes for st in analysis.layers), default=0)
-    table = _table("Layers")
-    for name, justify in (("#", "right"), ("size", "right"), ("", "left"), ("files", "right"), ("+new", "right"),
-                          ("~mod", "right"), ("-del", "right"), ("hides", "right")):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    table.add_column("instruction", overflow="ellipsis", no_wrap=True, min_width=20)
-    for st in analysis.layers:
-        table.add_row(
+    rows = [
+        [
             str(st.index),
             format_bytes(st.size_bytes),
             _bar(st.size_bytes, st.wasted_bytes, largest),
@@ -705,7 +711,19 @@ def print_inspect(analysis: Analysis, console: Console, *, top: int = 10, gate: 
             f"{st.deleted.paths:,}" if st.deleted.paths else "",
             Text(format_bytes(st.hidden_bytes), style="red") if st.hidden_bytes else "",
             Text(st.created_by or "(no history)"),
-        )
+        ]
+        for st in analysis.layers
+    ]
+    table = _table("Layers")
+    headers = ("#", "size", "", "files", "+new", "~mod", "-del", "hides")
+    used = 0
+    for column, name in enumerate(headers):
+        width = max([len(name)] + [len(row[column]) if isinstance(row[column], str) else row[column].cell_len for row in rows])
+        table.add_column(name, justify="left" if column == 2 else "right", no_wrap=True, min_width=width)
+        used += width + 2
+    table.add_column("instruction", overflow="ellipsis", no_wrap=True, max_width=max(20, console.width - used - 2))
+    for row in rows:
+        table.add_row(*row)
     console.print()
     console.print(table)
     console.print(
@@ -722,8 +740,8 @@ def print_inspect(analysis: Analysis, console: Console, *, top: int = 10, gate: 
         waste.add_column("path", overflow="fold")
         waste.add_column("written by → hidden by", overflow="ellipsis", no_wrap=True, max_width=80)
         for group in analysis.top_waste(top):
-            writer = analysis.layers[group.written_by].created_by
-            hider = analysis.layers[group.hidden_by].created_by
+            writer = analysis.layers[group.written_by].created_by or "(no history)"
+            hider = analysis.layers[group.hidden_by].created_by or "(no history)"
             waste.add_row(
                 format_bytes(group.bytes),
                 f"{group.files:,}",
@@ -802,6 +820,8 @@ def print_gate(gate: GateResult, console: Console) -> None:
 
 
 def print_diff(diff: ImageDiff, console: Console, *, top: int = 10) -> None:
+    from rich.text import Text
+
     a, b = diff.a, diff.b
     console.print(f"[bold]A[/] {escape(a.image.reference)}  →  [bold]B[/] {escape(b.image.reference)}")
     overview = _table(None)
