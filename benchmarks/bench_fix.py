@@ -94,8 +94,13 @@ def prepare(example: Path, into: Path) -> Path:
 
 
 def base_of(text: str) -> str:
-    bases = [line.split()[1] for line in text.splitlines() if line.upper().startswith("FROM ") and len(line.split()) > 1]
-    return bases[-1] if bases else "?"
+    import decruft
+
+    try:
+        model = decruft.parse(text).model
+        return model.stages[-1].base_resolved or "?"
+    except Exception:  # noqa: BLE001 - only a label
+        return "?"
 
 
 def left_findings(dockerfile: Path, context: Path, limit: int = 3) -> list[str]:
@@ -181,7 +186,7 @@ def table(rows: list[Row]) -> str:
     ]
     for row in rows:
         if row.error:
-            lines.append(f"| {row.name} | {row.base} | | | | | | error: {row.error} | | | |")
+            lines.append(f"| {row.name} | `{row.base}` | | | | | | not measured: {row.error} | | | |")
             continue
         lines.append(
             f"| {row.name} | `{row.base}` | {format_bytes(row.original_size)} | {format_bytes(row.fixed_size)} | "
@@ -202,6 +207,16 @@ def section(rows: list[Row], started: float) -> str:
     verify_total = sum(row.verify_seconds for row in good)
     cold_before = sum(row.original_seconds for row in good)
     cold_after = sum(row.fixed_seconds for row in good)
+    notes = []
+    for row in rows:
+        if row.error:
+            notes.append(f"- {row.name}: not measured: {row.error}.")
+        elif row.reduction < 0.25:
+            notes.append(
+                f"- {row.name} is only {row.reduction * 100:.1f} % smaller: what is left has no automatic fix "
+                f"({', '.join(row.left) or 'nothing reported'})."
+            )
+    gaps = "\n".join(notes)
     return f"""## Fix
 
 Command (from the repository root; about {((time.perf_counter() - started) / 60):.0f} minutes here):
@@ -225,6 +240,7 @@ sessions: build times are indicative).
 - Behaviour changes after fixing: **{changes}** (goal 0).
 - Cold builds, all examples: {cold_before:.0f} s original, {cold_after:.0f} s fixed.
   `--verify` itself took {verify_total:.0f} s in all ({sum(r.verify_builds for r in good)} builds, warm cache).
+{gaps}
 """
 
 
@@ -253,8 +269,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], help="example name (repeatable)")
     parser.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="do not run: rebuild the section from rows saved with --json")
+    parser.add_argument("--minutes", type=float, default=None, help="with --from-json: the run's duration")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    if args.from_json:
+        rows = [Row(**{k: v for k, v in row.items() if k != "reduction"}) for row in json.loads(args.from_json.read_text())]
+        text = section(rows, started - (args.minutes or 0) * 60)
+        print(text)
+        if not args.no_write:
+            write_results(text, ROOT / "benchmarks" / "RESULTS.md")
+        return 0
     examples = sorted(p.parent for p in (ROOT / "examples").glob("*/Dockerfile") if (p.parent / "smoke.json").exists())
     if args.only:
         examples = [e for e in examples if e.name in args.only]
@@ -270,7 +296,16 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             except Exception as exc:  # noqa: BLE001 - one broken example must not stop the run
                 log(f"{example.name}: ERROR {type(exc).__name__}: {exc}")
-                rows.append(Row(example.name, error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"))
+                lines = [line for line in str(exc).splitlines() if line.strip()]
+                what = lines[0].split(": ", 1)[-1][:160]
+                if "original does not build" in what:
+                    what = "the original does not build on this engine"
+                cause = f" (`{lines[-1].strip().rsplit(': ', 2)[-2:][0][:80]}: {lines[-1].rsplit(': ', 1)[-1][:80]}`)" if len(lines) > 1 else ""
+                source = (example / "Dockerfile").read_text()
+                if "unknown instruction" in str(exc) and "<<" in source:
+                    cause += (": this engine's Dockerfile frontend predates heredocs (dockerfile 1.4+; a "
+                              "`# syntax=` line would fetch one from Docker Hub, unreachable here)")
+                rows.append(Row(example.name, base=base_of(source), error=f"{what}{cause}"))
                 engine.sweep(token)
     text = section(rows, started)
     print(text)
