@@ -354,7 +354,10 @@ def test_real_verify_rejects_a_fix_the_smoke_command_notices(tmp_path, docker, t
     assert outcome.exit_code == 0, outcome.output
     assert "rejected DC103: the fixed image behaves differently: the output differs" in outcome.output
     assert "fixed DC101" in outcome.output
-    assert path.read_text() == "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y curl\nCMD [\"true\"]\n"
+    assert path.read_text() == (
+        "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\n"
+        "CMD [\"true\"]\n"
+    )
     assert (tmp_path / "Dockerfile.orig").read_text() == source
     assert _leftovers(docker, token) == ([], [])
 

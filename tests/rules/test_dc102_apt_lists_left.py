@@ -63,3 +63,20 @@ def test_build_stage_copied_whole_is_full_severity():
 def test_stake_is_reported():
     [finding] = findings(CATCHES[0], "DC102")
     assert finding.stake.bytes > 10_000_000 and not finding.stake.measured
+
+
+def test_fix_appends_cleanup_in_the_users_style():
+    from tests.rules.helpers import apply_fix
+
+    source = "FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl\n"
+    [finding] = findings(source, "DC102")
+    assert finding.fix.applicability.value == "safe"
+    fixed = apply_fix(source, finding.fix)
+    assert fixed == "FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n"
+    assert findings(fixed, "DC102") == []
+
+
+def test_fix_is_unsafe_when_a_later_run_reads_the_lists():
+    source = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN apt-get download hello\n"
+    [finding] = findings(source, "DC102")
+    assert finding.fix.applicability.value == "unsafe"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from decruft.audit.context import RuleContext
-from decruft.audit.facts import apt_commands, removes, stake
-from decruft.audit.rule import Applicability, Severity, rule
+from decruft.audit.facts import append_to_run, apt_commands, removes, stake
+from decruft.audit.rule import Applicability, Fix, Severity, rule
 
 APT_LISTS = "/var/lib/apt/lists"
 
@@ -50,12 +50,19 @@ def check(context: RuleContext):
         last_use = apt_commands(script)[-1]
         if removes(script, APT_LISTS, after=last_use.index):
             continue
+        edit = append_to_run(instruction, "rm -rf /var/lib/apt/lists/*")
+        fix = Fix("append `rm -rf /var/lib/apt/lists/*` to the RUN", Applicability.SAFE, [edit]) if edit else None
+        if fix is not None and _later_apt_needs_lists(step):
+            # A later RUN that installs without its own update reads these lists.
+            fix = Fix(fix.description + " (a later RUN uses them: add `apt-get update` there)",
+                      Applicability.UNSAFE, fix.edits)
         yield context.report(
             "DC102",
             instruction,
             "apt package lists in /var/lib/apt/lists are left in this layer; "
             "remove them in the same RUN (`rm -rf /var/lib/apt/lists/*`)",
             stake=stake("apt_lists"),
+            fix=fix,
         )
 
 
@@ -64,4 +71,14 @@ def _installs_later(step) -> bool:
         if other.start_line > step.instruction.start_line and other.keyword == "RUN":
             if other.shell is not None and apt_commands(other.shell, "install"):
                 return True
+    return False
+
+
+def _later_apt_needs_lists(step) -> bool:
+    for other in step.stage.instructions:
+        if other.start_line <= step.instruction.start_line or other.keyword != "RUN" or other.shell is None:
+            continue
+        uses = [c for c in apt_commands(other.shell) if c.subcommand not in (None, "update", "clean")]
+        if uses and not apt_commands(other.shell, "update"):
+            return True
     return False
