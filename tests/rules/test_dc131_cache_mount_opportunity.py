@@ -178,3 +178,13 @@ def test_apk_fetches_a_fresh_index_into_the_mount(run, expected):
     fixed = apply(source, finding.fix)
     assert fixed.endswith(f"RUN --mount=type=cache,target=/var/cache/apk,sharing=locked {expected}\n")
     assert findings(fixed, "DC104") == []
+
+
+def test_no_lists_mount_when_a_later_run_reads_the_lists():
+    source = (
+        "# syntax=docker/dockerfile:1\nFROM debian\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends curl\n"
+        "RUN apt-get download hello\n"
+    )
+    [finding] = [f for f in findings(source, "DC131") if f.line == 3]
+    assert "/var/lib/apt/lists" not in finding.fix.description

@@ -102,7 +102,9 @@ def check(context: RuleContext):
             for path, spec in cache_mount_specs(context, instruction, tool, env):
                 if spec.get("output") or not path.startswith("/"):
                     continue
-                if spec.get("refreshed") and not _refreshes_and_uses(calls):
+                if spec.get("refreshed") and (
+                    not _refreshes_and_uses(calls) or _later_step_reads(context, instruction, tool)
+                ):
                     continue
                 if path.startswith("/root/") and user is not None:
                     if not home:
@@ -238,5 +240,23 @@ def _docker_clean_handled(context: RuleContext) -> bool:
             continue
         texts = [instruction.args, *(heredoc.content for heredoc in instruction.heredocs)]
         if any(marker in text for text in texts for marker in _DOCKER_CLEAN_MARKERS):
+            return True
+    return False
+
+
+def _later_step_reads(context: RuleContext, instruction, tool: str) -> bool:
+    """A later RUN of the stage uses ``tool`` without refreshing: it needs what this RUN left.
+
+    (A mount would hide the refreshed directory from the image, e.g. apt lists that a
+    later `apt-get download` or `apt-get install` without update reads.)
+    """
+    stage = context.stage_of(instruction)
+    if stage is None:
+        return False
+    for other in stage.instructions:
+        if other.start_line <= instruction.start_line or other.keyword != "RUN" or other.shell is None:
+            continue
+        verbs = {call.verb for call in tool_calls(other.shell, tool)}
+        if verbs and "update" not in verbs:
             return True
     return False
