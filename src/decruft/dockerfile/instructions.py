@@ -156,6 +156,13 @@ def parse_flags(instruction: Instruction) -> dict[str, str | list[str]]:
     if instruction.keyword == "RUN":
         from decruft.dockerfile.mounts import MountError, parse_mount
 
+        network = values.get("network")
+        if isinstance(network, str) and network not in ("default", "none", "host"):
+            raise _Problem(f"network mode {network!r} not supported", instruction.flag("network").span.start)
+        security = values.get("security")
+        if isinstance(security, str) and security not in ("sandbox", "insecure"):
+            raise _Problem(f"security mode {security!r} not supported", instruction.flag("security").span.start)
+
         for flag in instruction.flags:
             if flag.name == "mount":
                 try:
@@ -222,7 +229,7 @@ def _check_onbuild(instruction: Instruction, args: list[str]) -> None:
         raise _Problem("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
     if trigger in ("MAINTAINER", "FROM"):
         raise _Problem(f"{trigger} isn't allowed as an ONBUILD trigger")
-    _validate_instruction(inner)
+    # BuildKit parses the trigger only when a child image builds FROM this one.
 
 
 def _check_arg(instruction: Instruction, args: list[str]) -> None:

@@ -277,6 +277,7 @@ def _reject_constant(name: str) -> None:
 
 
 _JSON = json.JSONDecoder(parse_constant=_reject_constant)
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def parse_json_array(text: str) -> list[str] | None:
@@ -288,7 +289,8 @@ def parse_json_array(text: str) -> list[str] | None:
     if not stripped.startswith("["):
         return None
     try:
-        value = _JSON.decode(stripped)
+        # Go's json.Decoder.Decode reads one value and ignores what follows it.
+        value, _end = _JSON.raw_decode(stripped)
     except (ValueError, RecursionError):
         return None
     if not isinstance(value, list):
@@ -298,7 +300,8 @@ def parse_json_array(text: str) -> list[str] | None:
             raise NotStringArray(
                 "when using JSON array syntax, arrays must be comprised of strings only"
             )
-    return value
+    # Go turns lone surrogates and invalid UTF-8 inside JSON strings into U+FFFD.
+    return [_SURROGATES.sub("\ufffd", item) if _SURROGATES.search(item) else item for item in value]
 
 
 def split_ascii_whitespace(text: str) -> list[str]:
