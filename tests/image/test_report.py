@@ -359,3 +359,30 @@ def test_cli_diff(archive, tmp_path):
     assert next(c for c in data["cruft"] if c["id"] == "apt-lists")["delta"] == -3_000_000
     text = CliRunner().invoke(main, ["diff", str(archive), str(other), "--no-progress"])
     assert text.exit_code == 0 and "apt-lists" in text.output
+
+
+def test_cli_diff_reads_dpkg_status_contents(tmp_path):
+    """With a reader that returns file contents, dpkg packages come with versions."""
+    from decruft.image.model import Entry, EntryType
+
+    def status(*packages):
+        return "".join(f"Package: {name}\nStatus: install ok installed\nVersion: {version}\n\n" for name, version in packages).encode()
+
+    old = status(("bash", "5.2.15-2"), ("curl", "7.88.1-10"))
+    new = status(("bash", "5.2.15-2"), ("curl", "7.88.1-10+deb12u5"), ("jq", "1.6-2.1"))
+
+    def archive(path, data):
+        entry = Entry("var/lib/dpkg/status", EntryType.FILE, size=len(data))
+        write_docker_archive(path, [ArchiveLayer([d("var"), d("var/lib"), d("var/lib/dpkg"), entry])],
+                             content=lambda _i, e: data if e.path == "var/lib/dpkg/status" else None)
+        return path
+
+    a, b = archive(tmp_path / "a.tar", old), archive(tmp_path / "b.tar", new)
+    result = CliRunner().invoke(main, ["diff", str(a), str(b), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    dpkg = next(p for p in json.loads(result.stdout)["packages"] if p["ecosystem"] == "dpkg")
+    if dpkg["source_a"] != "var/lib/dpkg/status":
+        pytest.skip("this reader does not return file contents (open_image(read_files=...))")
+    assert dpkg["added"] == [{"name": "jq", "versions": ["1.6-2.1"]}]
+    assert dpkg["changed"] == [{"name": "curl", "a": ["7.88.1-10"], "b": ["7.88.1-10+deb12u5"]}]
+    assert dpkg["removed"] == []

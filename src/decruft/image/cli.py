@@ -72,10 +72,10 @@ def open_source(
 ) -> tuple[Image, dict[str, bytes]]:
     """Open ``reference``; returns the image and the contents of ``read_files`` it could get.
 
-    ``read_files`` is an extension requested from the readers:
-    ``open_image(..., read_files={"var/lib/dpkg/status"})`` filling ``Image.file_contents``
-    (path -> bytes of the topmost regular-file copy).  Readers without it are called without
-    the argument, and the caller falls back to what paths alone tell.
+    ``read_files`` goes to ``open_image(..., read_files={"var/lib/dpkg/status"})``, which fills
+    ``Image.file_contents`` (path -> bytes of the copy visible in the final filesystem).  A
+    reader without that argument is called without it, and the caller falls back to what paths
+    alone tell.
     """
     from decruft.image.sources import open_image
 

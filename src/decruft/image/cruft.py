@@ -315,6 +315,9 @@ class _Matcher:
                 self._add(index, pattern.strip("/"))
         self.base_suffixes = tuple(self.base_suffix)
         self.base_prefixes = tuple(self.base_prefix)
+        # a basename glob with a literal start can only match names with that start
+        self.base_glob_prefixes = tuple(glob.prefix for glob in self.base_globs)
+        self.base_glob_any = any(not prefix for prefix in self.base_glob_prefixes)
         self.excludes = [[_Glob(-1, p.strip("/")) for p in cls.exclude] for cls in classes]
         self._memo: dict[str, tuple[tuple[int, str] | None, tuple[_BaseTest, ...]]] = {}
         self._suffix_max_parts = max((s.count("/") + 1 for s in self.dir_suffix), default=0)
@@ -408,12 +411,13 @@ class _Matcher:
             for prefix, index in self.base_prefix.items():
                 if index < best and base.startswith(prefix):
                     best, root = index, ""
-        for glob in self.base_globs:
-            if glob.index >= best:
-                break
-            if glob.match(base):
-                best, root = glob.index, ""
-                break
+        if self.base_globs and (self.base_glob_any or base.startswith(self.base_glob_prefixes)):
+            for glob in self.base_globs:
+                if glob.index >= best:
+                    break
+                if glob.match(base):
+                    best, root = glob.index, ""
+                    break
         for test in tests:
             if test.index >= best:
                 break
@@ -463,7 +467,7 @@ def top_path(path: str, matched_dir: str) -> str:
 
 def classify(files: Sequence["FinalFile"], table: CruftTable, *, keep_largest: int = 10) -> CruftReport:
     results: dict[int, CruftClassResult] = {}
-    match = table.match
+    match = table._matcher.match
     regular = EntryType.FILE
     for item in files:
         found = match(item.path)
