@@ -429,8 +429,11 @@ def propose_dockerignore(
     kept: list[tuple[str, str]] = []
     chosen = _dedupe(_safe_candidates(findings, protected, kept), existing_text)
     text = _render(existing_text, chosen)
-    after_rules = parse_ignore_text(text, file=str(ignore_path), problems=[])
-    after = scan_context(context, dockerfile, patterns=after_rules, top_n=0, dialect=dialect)
+    if not chosen and text == existing_text:
+        after = before  # nothing proposed: the context would not change
+    else:
+        after_rules = parse_ignore_text(text, file=str(ignore_path), problems=[])
+        after = scan_context(context, dockerfile, patterns=after_rules, top_n=0, dialect=dialect)
     _verify(after, before, protected, warnings)
     after_size = _with_new_ignore_file(after, Path(context), ignore_path, text)
     _warn_kept_secrets(kept, findings, warnings)
