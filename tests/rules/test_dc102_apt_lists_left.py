@@ -80,3 +80,12 @@ def test_fix_is_unsafe_when_a_later_run_reads_the_lists():
     source = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN apt-get download hello\n"
     [finding] = findings(source, "DC102")
     assert finding.fix.applicability.value == "unsafe"
+
+
+def test_build_stage_copied_with_a_glob_of_the_root_is_full_severity():
+    source = (
+        "FROM debian AS build\nRUN apt-get update && apt-get install -y gcc\n"
+        "FROM scratch\nCOPY --from=build /* /\n"
+    )
+    [finding] = findings(source, "DC102")
+    assert finding.severity.value == "warning"

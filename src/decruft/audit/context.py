@@ -213,6 +213,9 @@ class RuleContext:
         return finding
 
 
+# COPY sources that name a whole root filesystem (`COPY --from=x / /`); DC152 uses them too.
+ROOT_SOURCES = frozenset({"/", ".", "./", "/.", "/*", "*", "./*", "/./"})
+
+
 def _copies_root(instruction: Instruction) -> bool:
-    sources = instruction.words[:-1]
-    return any(source.rstrip("/.") == "" for source in sources)
+    return any(source in ROOT_SOURCES for source in instruction.words[:-1])

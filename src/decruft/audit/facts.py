@@ -52,10 +52,6 @@ def removes(script: ShellScript, path: str, after: int = -1) -> bool:
     )
 
 
-def removal_commands(script: ShellScript) -> list[tuple[ShellCommand, str]]:
-    return [(command, target) for command in script.commands for target in rm_targets(command)]
-
-
 def apt_commands(script: ShellScript, *subcommands: str) -> list[ShellCommand]:
     return script.find(*APT_TOOLS, subcommand=subcommands or None)
 

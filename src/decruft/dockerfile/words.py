@@ -367,13 +367,3 @@ def process(
     lexer = _Lexer(text, env, escape, raw_quotes, raw_escapes, skip_unset)
     result, words = lexer.process_until("", raw_escapes)
     return Expansion(result, words, lexer.used, lexer.unset)
-
-
-def expand(text: str, env: dict[str, str] | None = None, *, escape: str = "\\") -> str:
-    """The single-word result BuildKit uses for FROM, WORKDIR, USER, ENV values, ..."""
-    return process(text, env, escape=escape).result
-
-
-def split_words(text: str, env: dict[str, str] | None = None, *, escape: str = "\\") -> list[str]:
-    """The word list BuildKit uses for COPY/ADD sources, EXPOSE, VOLUME, ..."""
-    return process(text, env, escape=escape).words

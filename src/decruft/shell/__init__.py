@@ -168,9 +168,6 @@ class ShellScript:
             found.append(command)
         return found
 
-    def mentions(self, text: str) -> bool:
-        return text in self.source
-
 
 # ---------------------------------------------------------------------- building scripts
 def script_for_instruction(instruction: "Instruction") -> ShellScript | None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from decruft.audit.context import RuleContext
+from decruft.audit.context import ROOT_SOURCES, RuleContext
 from decruft.audit.facts import copy_destination, copy_sources
 from decruft.audit.rule import Applicability, Fix, Severity, Stake, rule
-
-_ROOTS = frozenset({"/", ".", "./", "/.", "/*", "*", "./*", "/./"})
 
 
 @rule(
@@ -46,7 +44,7 @@ def check(context: RuleContext):
         if reference is None:
             continue
         sources = copy_sources(context, instruction)
-        if not any(source in _ROOTS for source in sources):
+        if not any(source in ROOT_SOURCES for source in sources):
             continue
         stage = context.stage_of(instruction)
         dest = copy_destination(context, instruction) or "?"
