@@ -143,7 +143,15 @@ def _print_model(data: dict) -> None:
     default=None,
     help="Exit 1 when findings reach this severity (default: warning).",
 )
-def audit_command(paths, output_format, context, target, build_args, select, ignore, fail_on) -> None:
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Worker processes for many files (0: one per CPU).",
+)
+def audit_command(paths, output_format, context, target, build_args, select, ignore, fail_on, jobs) -> None:
     """Find size, layer and build-cache problems in Dockerfiles and their build context.
 
     PATHS are Dockerfiles, directories (searched for Dockerfile, *.Dockerfile,
@@ -162,7 +170,7 @@ def audit_command(paths, output_format, context, target, build_args, select, ign
         ignore=_codes(ignore),
         fail_on=fail_on,
     )
-    result = audit_files(files, options)
+    result = audit_files(files, options, jobs=jobs or None)
     result.input_errors[:0] = input_errors
     render(result, output_format)
     sys.exit(result.exit_code())

@@ -8,6 +8,7 @@ Dockerfile's directory upwards to the repository root.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,16 +37,39 @@ class AuditConfig:
         return not any(code.startswith(prefix) for prefix in self.ignore)
 
 
-def find_config(start: Path) -> Path | None:
-    directory = start.resolve()
-    for candidate in (directory, *directory.parents):
-        for name in (".decruft.toml", "pyproject.toml"):
-            path = candidate / name
-            if path.is_file() and _has_settings(path):
-                return path
-        if (candidate / ".git").exists():
-            break
-    return None
+# A directory's own answer: its config file, or _STOP at a repository root, or None (go up).
+_STOP = Path("/")
+
+
+def find_config(start: Path, cache: dict[str, Path | None] | None = None) -> Path | None:
+    """The nearest config file from ``start`` up to the repository root.
+
+    ``cache`` (directory -> its own answer) lets a run over many Dockerfiles in sibling
+    directories stat each parent directory once.
+    """
+    directory = os.path.realpath(start)
+    while True:
+        found = cache.get(directory, ...) if cache is not None else ...
+        if found is ...:
+            found = _own_config(directory)
+            if cache is not None:
+                cache[directory] = found
+        if found is _STOP:
+            return None
+        if found is not None:
+            return found
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def _own_config(directory: str) -> Path | None:
+    for name in (".decruft.toml", "pyproject.toml"):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and _has_settings(Path(path)):
+            return Path(path)
+    return _STOP if os.path.exists(os.path.join(directory, ".git")) else None
 
 
 def _has_settings(path: Path) -> bool:

@@ -62,6 +62,7 @@ class RuleContext:
         self.file_overrides = dict(file_overrides or {})
         self.warnings: list[str] = []
         self._memo: dict[object, object] = {}
+        self._runs: dict[bool, list[RunStep]] = {}
 
     def memo(self, key: object, factory):
         """Compute a per-audit fact once (several rules share context scans etc.)."""
@@ -121,13 +122,18 @@ class RuleContext:
                 if not keywords or instruction.keyword in keywords:
                     yield instruction
 
-    def runs(self, built_only: bool = True) -> Iterator[RunStep]:
-        for stage in self.model.stages:
-            if built_only and self.reach[stage.index] is Reach.UNUSED:
-                continue
-            for instruction in stage.instructions:
-                if instruction.keyword == "RUN" and instruction.shell is not None:
-                    yield RunStep(instruction, stage)
+    def runs(self, built_only: bool = True) -> list[RunStep]:
+        """RUN instructions with a readable shell body (every rule asks: built once)."""
+        cached = self._runs.get(built_only)
+        if cached is None:
+            cached = self._runs[built_only] = [
+                RunStep(instruction, stage)
+                for stage in self.model.stages
+                if not (built_only and self.reach[stage.index] is Reach.UNUSED)
+                for instruction in stage.instructions
+                if instruction.keyword == "RUN" and instruction.shell is not None
+            ]
+        return cached
 
     def env(self, instruction: Instruction) -> dict[str, str]:
         return self.model.env_at(instruction)

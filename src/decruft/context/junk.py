@@ -208,9 +208,8 @@ def _content_matches(path: Path, regex: re.Pattern[str]) -> bool:
     return regex.search(head.decode("utf-8", "replace")) is not None
 
 
-def _marker_dirs(entries: Sequence[ContextEntry], classes: Sequence[JunkClass]) -> set[str]:
+def _marker_dirs(entries: Sequence[ContextEntry], markers: frozenset[str]) -> set[str]:
     """Directories that contain a marker file (``pyvenv.cfg``)."""
-    markers = set().union(*(c.dir_markers for c in classes))
     return {e.path.rpartition("/")[0] for e in entries
             if e.kind == FILE and _basename(e.path) in markers and "/" in e.path}
 
@@ -228,25 +227,31 @@ def detect_junk(
     if large_file_bytes is not None:
         classes = [_with_threshold(c, large_file_bytes) for c in classes]
     entries = scan.entries or []
-    venvs = _marker_dirs(entries, classes)
+    prefilter = _prefilter(tuple(map(id, classes)), tuple(classes))
+    venvs = _marker_dirs(entries, prefilter.markers)
     root = Path(scan.root)
-    findings = {c.id: JunkFinding(c) for c in classes}
+    findings: dict[str, JunkFinding] = {}
     open_dir: tuple[str, JunkPath] | None = None
     for entry in entries:
         if open_dir is not None and entry.path.startswith(open_dir[0]):
             open_dir[1].size.add(entry.kind, entry.size)
             continue
         open_dir = None
+        if not prefilter.may_claim(entry, venvs):
+            continue
         claim = _claim(entry, classes, venvs, root)
         if claim is None:
             continue
         junk, rule = claim
         item = JunkPath(entry.path, entry.kind == DIR, rule)
         item.size.add(entry.kind, entry.size)
+        if junk.id not in findings:
+            findings[junk.id] = JunkFinding(junk)
         findings[junk.id].paths.append(item)
         if entry.kind == DIR:
             open_dir = (entry.path + "/", item)
-    return [f for f in findings.values() if f.paths]
+    order = {junk.id: position for position, junk in enumerate(classes)}
+    return sorted(findings.values(), key=lambda finding: order[finding.junk.id])
 
 
 def _with_threshold(junk: JunkClass, threshold: int) -> JunkClass:
@@ -267,6 +272,56 @@ def _claim(entry, classes, venvs, root) -> tuple[JunkClass, str] | None:
         if rule is not None:
             return junk, rule
     return None
+
+
+class _Prefilter:
+    """A cheap test that some class could claim an entry (most context files are not junk).
+
+    It accepts everything a class's names, globs or suffixes accept; the exact per-class
+    rules (exceptions, sizes, content) still decide in :func:`_claim`.
+    """
+
+    def __init__(self, classes: Sequence[JunkClass]) -> None:
+        self.markers = frozenset().union(*(junk.dir_markers for junk in classes))
+        self.dir_names = frozenset().union(*(junk.dir_names for junk in classes))
+        self.file_names = frozenset().union(*(junk.file_names for junk in classes))
+        self.suffixes = tuple(suffix for junk in classes for suffix in junk.path_suffixes)
+        self.dir_globs = _one_regex(fnmatch.translate(glob) for junk in classes for glob in junk.dir_globs)
+        self.file_globs = _one_regex(
+            ("(?i:{})" if junk.ignore_case else "(?:{})").format(fnmatch.translate(glob))
+            for junk in classes
+            for glob in junk.file_globs
+        )
+
+    def may_claim(self, entry: ContextEntry, venvs: set[str]) -> bool:
+        name = _basename(entry.path)
+        if entry.kind == DIR:
+            return entry.path in venvs or name in self.dir_names or self.dir_globs.match(name) is not None
+        if entry.kind != FILE:
+            return False
+        if name in self.file_names or self.file_globs.match(name) is not None:
+            return True
+        return any(entry.path == suffix or entry.path.endswith("/" + suffix) for suffix in self.suffixes)
+
+
+_PREFILTERS: dict[tuple[int, ...], tuple[tuple[JunkClass, ...], _Prefilter]] = {}
+
+
+def _prefilter(ids: tuple[int, ...], classes: tuple[JunkClass, ...]) -> _Prefilter:
+    """One prefilter per class list, keyed by identity (hashing the classes costs more).
+
+    The cached value holds the classes, so their ids cannot be reused while cached.
+    """
+    cached = _PREFILTERS.get(ids)
+    if cached is None:
+        if len(_PREFILTERS) >= 8:
+            _PREFILTERS.clear()
+        cached = _PREFILTERS[ids] = (classes, _Prefilter(classes))
+    return cached[1]
+
+
+def _one_regex(parts) -> re.Pattern[str]:
+    return re.compile("|".join(parts) or "(?!)")
 
 
 # --------------------------------------------------------------------------- proposal
@@ -495,10 +550,13 @@ def _verify(after: ContextScan, before: ContextScan, protected: dict[str, str],
 def _with_new_ignore_file(after: ContextScan, context: Path, path: Path, text: str) -> TreeSize:
     """``after.sent`` corrected for the ignore file itself, which is sent unless excluded."""
     size = TreeSize(after.sent.entries, after.sent.files, after.sent.bytes)
-    try:
-        rel = path.resolve().relative_to(context.resolve()).as_posix()
-    except ValueError:
-        return size  # a <Dockerfile>.dockerignore outside the context is never sent
+    if path.parent == context:
+        rel = path.name  # the usual case; resolving both (many lstat calls) is not needed
+    else:
+        try:
+            rel = path.resolve().relative_to(context.resolve()).as_posix()
+        except ValueError:
+            return size  # a <Dockerfile>.dockerignore outside the context is never sent
     new_bytes = len(text.encode("utf-8", "surrogateescape"))
     if rel in set(after.sent_paths):
         size.bytes += new_bytes - path.stat().st_size

@@ -54,13 +54,22 @@ class ShellCommand:
 
     words: list[Word]  # the command name and its arguments, wrappers included
     assignments: list[str]  # leading VAR=value words
-    span: Span  # the whole command in Dockerfile.text
     text: str  # its source text
     operator: str | None  # the operator joining it to the previous command
     index: int  # position in the script
     in_pipeline: bool = False
     redirects: list[str] = field(default_factory=list)
     _argv: list[str] | None = field(default=None, repr=False)
+    _bytes: tuple[int, int] = (0, 0)  # byte range in the parsed script
+    _builder: "_Builder | None" = field(default=None, repr=False)
+    _span: Span | None = field(default=None, repr=False)
+
+    @property
+    def span(self) -> Span:
+        """The whole command in Dockerfile.text (computed on first use, like Word.span)."""
+        if self._span is None:
+            self._span = self._builder.span(*self._bytes)
+        return self._span
 
     @property
     def argv(self) -> list[str]:
@@ -324,12 +333,13 @@ class _Builder:
             ShellCommand(
                 words=words,
                 assignments=assignments,
-                span=self.span(node.start_byte, node.end_byte),
                 text=self.text(node),
                 operator=operator,
                 index=len(self.commands),
                 in_pipeline=in_pipeline,
                 redirects=redirects,
+                _bytes=(node.start_byte, node.end_byte),
+                _builder=self,
             )
         )
         for child in node.children:
