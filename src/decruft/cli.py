@@ -212,13 +212,19 @@ __all__ = ["main", "InputError"]
 @click.option("--smoke", "smoke", default=None, metavar="CMD", help="With --verify (implied): run CMD in both images; exit code and output must match.")
 @click.option("--smoke-spec", "smoke_spec", default=None, metavar="FILE", type=click.Path(exists=True, dir_okay=False),
               help='With --verify (implied): a JSON smoke check {"command", "port", "expect", "path"}.')
-def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, target, build_args, verify, smoke, smoke_spec) -> None:
+@click.option("--multistage", is_flag=True,
+              help="Convert a single-stage file to a build stage and a slim runtime stage with the runtime libraries "
+                   "inferred from the built artifacts; written only when both images build and pass the smoke check "
+                   "(needs a Docker engine; also done by --unsafe --verify).")
+def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, target, build_args, verify, smoke, smoke_spec,
+                multistage) -> None:
     """Rewrite Dockerfiles (and .dockerignore) with the audit's fixes.
 
     Safe fixes only, unless --unsafe.  Everything a fix does not touch stays
     byte-identical; the original is kept as <file>.orig unless --no-backup.
     --verify builds the original and the fixed file and keeps only the fixes
     whose image still builds and behaves the same (needs a Docker engine).
+    --multistage then converts the file to a multi-stage build, verified the same way.
     """
     from pathlib import Path
 
@@ -265,10 +271,14 @@ def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, ta
             err.print(f"[bold red]error:[/] {exc}")
             status = EXIT_USAGE
             continue
+        convert = multistage or (unsafe and verify)
         if show_diff:
             click.echo(result.diff(), nl=False)
+            if convert:
+                status = max(status, _multistage(Path(name), context, build_args, smoke, smoke_spec, console, err,
+                                                 write=False, backup=False, show_diff=True))
             continue
-        if not result.changed and not (checked and checked.rejected):
+        if not result.changed and not (checked and checked.rejected) and not convert:
             console.print(f"{name}: nothing to fix")
         for applied in result.applied:
             target_file = applied.file or name
@@ -278,4 +288,40 @@ def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, ta
         left = [f for f in result.remaining if f.fix is None or not f.fix.edits]
         if left:
             console.print(f"{name}: {len(left)} finding(s) need a manual change (see `decruft audit {name}`)")
+        if convert:
+            # The rule fixes (if any) already kept the pristine file as <file>.orig.
+            backup = not no_backup and not result.changed
+            status = max(status, _multistage(Path(name), context, build_args, smoke, smoke_spec, console, err,
+                                             write=True, backup=backup, show_diff=False))
     sys.exit(status)
+
+
+def _multistage(path, context, build_args, smoke, smoke_spec, console, err, *, write, backup, show_diff) -> int:
+    """``fix --multistage`` for one file: convert, verify, write; prints the explanation."""
+    import difflib
+    from pathlib import Path
+
+    from decruft.fix import FixError
+    from decruft.fix.verify import SmokeSpec
+    from decruft.multistage.convert import ConvertOptions, convert_file, report_lines
+
+    spec = SmokeSpec.from_file(Path(smoke_spec)) if smoke_spec else SmokeSpec()
+    spec.command = smoke or spec.command
+    options = ConvertOptions(
+        context=Path(context) if context else None, build_args=_build_args(build_args), smoke=spec,
+        on_progress=lambda m: err.print(f"[dim]{m}...[/]"), write=write, backup=backup,
+    )
+    original = path.read_text(encoding="utf-8", errors="surrogateescape") if show_diff else ""
+    try:
+        conversion = convert_file(path, options)
+    except (FixError, DecruftError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        return EXIT_USAGE
+    if show_diff and conversion.converted and conversion.text is not None:
+        click.echo("".join(difflib.unified_diff(original.splitlines(keepends=True),
+                                                conversion.text.splitlines(keepends=True),
+                                                f"a/{path}", f"b/{path}")), nl=False)
+        return EXIT_OK
+    for line in report_lines(conversion):
+        (console if conversion.converted or not show_diff else err).print(line, markup=False)
+    return EXIT_OK

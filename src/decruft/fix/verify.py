@@ -410,14 +410,20 @@ def _expected_differences(old_ignore: str | None, new_ignore: str | None,
 
 def judge(baseline: Observation, observation: Observation, *, compare_output: bool = True,
           expect: str | None = None, workdir: str = "", old_ignore: str | None = None,
-          new_ignore: str | None = None, dockerfile: str = "Dockerfile") -> tuple[str, str] | None:
-    """``(reason, detail)`` when the fixed image's observation fails against the baseline."""
+          new_ignore: str | None = None, dockerfile: str = "Dockerfile",
+          allowed: Callable[[str], bool] | None = None) -> tuple[str, str] | None:
+    """``(reason, detail)`` when the fixed image's observation fails against the baseline.
+    ``allowed`` marks more WORKDIR paths the change may drop or alter (e.g. pruned dev
+    dependencies of a multi-stage conversion)."""
     difference = compare_runs(baseline.run, observation.run, compare_output=compare_output, expect=expect)
     if difference is not None:
         return "the fixed image behaves differently: " + difference[0], difference[1]
     if baseline.files is not None and observation.files is not None:
-        allowed = _expected_differences(old_ignore, new_ignore, dockerfile)
-        changes = compare_files(baseline.files, observation.files, allowed)
+        expected = _expected_differences(old_ignore, new_ignore, dockerfile)
+        if allowed is not None:
+            fixed_expected = expected
+            expected = lambda path: fixed_expected(path) or allowed(path)  # noqa: E731
+        changes = compare_files(baseline.files, observation.files, expected)
         if changes:
             more = f"\n... ({len(changes) - 20} more)" if len(changes) > 20 else ""
             return f"{len(changes)} file(s) under {workdir} differ", "\n".join(changes[:20]) + more
@@ -438,10 +444,12 @@ class Comparison:
 
 def compare_images(original: ImageFacts, fixed: ImageFacts, spec: SmokeSpec | None = None, *,
                    engine: Engine, old_ignore: str | None = None, new_ignore: str | None = None,
-                   dockerfile: str = "Dockerfile") -> Comparison:
-    """The smoke check and file comparison of `verify_file`, on two images already built."""
+                   dockerfile: str = "Dockerfile", allowed: Callable[[str], bool] | None = None,
+                   prefix: str = PREFIX) -> Comparison:
+    """The smoke check and file comparison of `verify_file`, on two images already built
+    (``allowed``: see `judge`; ``prefix`` names the containers)."""
     spec = spec or SmokeSpec()
-    session = _Session(engine, None)
+    session = _Session(engine, None, prefix)
     port = spec.port or (original.exposed[0] if original.exposed and not spec.command else None)
     notes: list[str] = []
     with _terminate_as_interrupt():
@@ -462,7 +470,8 @@ def compare_images(original: ImageFacts, fixed: ImageFacts, spec: SmokeSpec | No
         return Comparison(False, f"the original fails the smoke check ({spec.expect!r} not in its answer)",
                           _tail(_answer(baseline.run)), baseline, observation, notes)
     verdict = judge(baseline, observation, compare_output=compare_output, expect=spec.expect,
-                    workdir=original.workdir, old_ignore=old_ignore, new_ignore=new_ignore, dockerfile=dockerfile)
+                    workdir=original.workdir, old_ignore=old_ignore, new_ignore=new_ignore, dockerfile=dockerfile,
+                    allowed=allowed)
     reason, detail = verdict or ("", "")
     return Comparison(verdict is None, reason, detail, baseline, observation, notes)
 
@@ -503,8 +512,9 @@ def _shielded() -> Iterator[None]:
 class _Session:
     """Names, tracks and removes every container and image one verification creates."""
 
-    def __init__(self, engine: Engine, progress: Callable[[str], None] | None) -> None:
+    def __init__(self, engine: Engine, progress: Callable[[str], None] | None, prefix: str = PREFIX) -> None:
         self.engine = engine
+        self.prefix = prefix
         # DECRUFT_VERIFY_TOKEN pins the token (tests and CI use it to find what a run created).
         pinned = re.sub(r"[^a-z0-9]", "", os.environ.get("DECRUFT_VERIFY_TOKEN", "").lower())[:32]
         self.token = pinned or secrets.token_hex(4)
@@ -515,13 +525,13 @@ class _Session:
         self._count = 0
 
     def tag(self, label: str) -> str:
-        tag = f"{PREFIX}-{self.token}:{label}"
+        tag = f"{self.prefix}-{self.token}:{label}"
         self.tags.append(tag)
         return tag
 
     def container(self, what: str) -> str:
         self._count += 1
-        name = f"{PREFIX}-{self.token}-{what}-{self._count}"
+        name = f"{self.prefix}-{self.token}-{what}-{self._count}"
         self.containers.append(name)
         return name
 
