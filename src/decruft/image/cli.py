@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import click
-from rich.console import Console
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when a command runs, so `decruft --help` stays fast
+    from rich.console import Console
+
     from decruft.image.analysis import Analysis
     from decruft.image.model import Image
     from decruft.image.report import GateResult
@@ -27,8 +28,14 @@ if TYPE_CHECKING:  # imported when a command runs, so `decruft --help` stays fas
 EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
 
 
-def _stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+def _stderr() -> "Console":
+    return _console(stderr=True, soft_wrap=True)
+
+
+def _console(**options) -> "Console":
+    from rich.console import Console  # only for human output: JSON runs skip its import
+
+    return Console(highlight=False, **options)
 
 
 @contextmanager
@@ -178,7 +185,7 @@ def inspect_command(
             for outcome in gate.failures:
                 _stderr().print(f"gate failed: {outcome.rule.text} ({outcome.message})", markup=False)
     else:
-        print_inspect(analysis, Console(highlight=False), top=top, gate=gate)
+        print_inspect(analysis, _console(), top=top, gate=gate)
     sys.exit(EXIT_GATE if gate is not None and not gate.passed else EXIT_OK)
 
 
@@ -226,4 +233,4 @@ def diff_command(
     if output_format == "json":
         click.echo(json.dumps(diff_dict(diff, top=top), indent=2, ensure_ascii=False))
     else:
-        print_diff(diff, Console(highlight=False), top=top)
+        print_diff(diff, _console(), top=top)

@@ -240,9 +240,14 @@ class SeekInput(TarInput):
     """A window ``[start, start+length)`` of a seekable file, read with ``os.pread``.
 
     Skipping a body only moves the offset, so listing costs one small read per header.
+    A read-ahead buffer does not pay: in a layer of many small files the next header is
+    usually past it, and copying the unused bytes cost more CPU than the extra system calls
+    (measured on 1 GB archives of 23,000-34,000 entries: 10 us per entry with one-block
+    reads against 11-12 us with 4-64 KiB buffers); the kernel's own read-ahead serves cold
+    files.
     """
 
-    BUF = 64 << 10
+    BUF = 512
 
     def __init__(self, fd: int, start: int, length: int, progress: Callable[[int], None] | None = None):
         self.fd = fd
