@@ -8,6 +8,7 @@ errors (also a misconfigured ``.dive-ci``, where dive itself would exit 1).
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from contextlib import contextmanager
@@ -36,6 +37,13 @@ def _console(**options) -> "Console":
     from rich.console import Console  # only for human output: JSON runs skip its import
 
     return Console(highlight=False, **options)
+
+
+def _no_cyclic_gc() -> None:
+    """The command reads one image and exits: its hundreds of thousands of entry records are
+    acyclic (reference counting frees them), so the cyclic collector only re-scans them,
+    a fifth of the analysis time on a 30,000-entry image. Memory stays bounded."""
+    gc.disable()
 
 
 @contextmanager
@@ -153,6 +161,7 @@ def inspect_command(
 ) -> None:
     """Show what every layer of IMAGE adds, which bytes the final image cannot see
     (overwritten, deleted, hidden by opaque whiteouts), cruft classes and duplicates."""
+    _no_cyclic_gc()
     from decruft.image.analysis import analyze
     from decruft.image.cruft import load_table
     from decruft.image.report import GateConfigError, evaluate_gate, inspect_dict, parse_dive_ci, parse_rules, print_inspect
@@ -210,6 +219,7 @@ def diff_command(
 ) -> None:
     """Compare two images (any two sources): sizes per layer and directory, files added,
     removed and changed, cruft classes, and installed packages (dpkg, apk, pip, npm)."""
+    _no_cyclic_gc()
     from decruft.image.analysis import analyze
     from decruft.image.diff import PACKAGE_FILES, diff_images
     from decruft.image.report import diff_dict, print_diff
