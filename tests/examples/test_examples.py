@@ -53,6 +53,20 @@ EXPECTED: dict[str, set[str]] = {
     "junk-context": {"DC140", "DC160"},
     # heredoc RUN without list cleanup or --no-install-recommends, full base
     "heredocs-onbuild": {"DC102", "DC103", "DC140"},
+    # multi-stage benchmark set (single stage, convertible):
+    # full base, apt update alone, recommends, compilers and -dev headers kept (CMake, C++)
+    "cpp-sqlite-cli": {"DC101", "DC103", "DC122", "DC140", "DC150", "DC161"},
+    # golang image as the runtime, apt update alone, COPY . . first, Go caches kept
+    "go-embed-web": {"DC101", "DC103", "DC115", "DC122", "DC130", "DC150", "DC161"},
+    # full base, COPY . . first, apt update alone, build tools, pip and uv caches
+    "python-uv-api": {"DC101", "DC103", "DC110", "DC111", "DC122", "DC130", "DC140", "DC150",
+                      "DC161"},
+    # full base, apt lists and recommends, g++ kept, npm cache
+    "node-ts-api": {"DC102", "DC103", "DC113", "DC140", "DC150", "DC161"},
+    # full base, COPY . . first, npm install not ci, npm cache
+    "vite-frontend": {"DC112", "DC113", "DC130", "DC140", "DC161"},
+    # apt update alone, r-base-dev with recommends kept, COPY . . before R CMD INSTALL
+    "r-plumber-api": {"DC101", "DC103", "DC122", "DC130", "DC140", "DC150", "DC161"},
 }
 NAMES = sorted(EXPECTED)
 # Built for real in (b): a Python app with a C extension compiled from source, a Go

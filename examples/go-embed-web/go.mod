@@ -1,0 +1,3 @@
+module example.com/linkshelf
+
+go 1.19

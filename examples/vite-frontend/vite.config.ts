@@ -1,0 +1,9 @@
+import { defineConfig } from "vite";
+
+export default defineConfig({
+  build: {
+    outDir: "dist",
+    sourcemap: true,
+  },
+  server: { host: true, port: 5173 },
+});
