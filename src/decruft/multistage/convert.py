@@ -97,6 +97,7 @@ class Conversion:
     packages_before: int | None = None
     packages_after: int | None = None
     written: bool = False
+    token: str = ""  # names this conversion's images and containers: decruft-ms-<token>...
 
     @property
     def size_change(self) -> float | None:
@@ -135,6 +136,7 @@ def convert_file(dockerfile: Path, options: ConvertOptions | None = None, *, eng
     if engine is None:
         engine = DockerEngine(options.docker, options.build_timeout)
     session = _Session(engine, progress, PREFIX)
+    conversion.token = session.token
     with _terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as tmp:
         try:
             _run(conversion, plan, dockerfile, context, options, engine, session, Path(tmp))
@@ -191,7 +193,8 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
         if not any(located == a.source or located.startswith(a.source.rstrip("/") + "/") for a in artifacts):
             artifacts.insert(0, Artifact(located, located, "the program the image runs"))
         directory = posixpath.dirname(located)
-        if directory not in DEFAULT_PATH.split(":") and "/" not in plan.entry_binary:
+        if directory not in DEFAULT_PATH.split(":") and plan.entry_program and "/" not in plan.entry_program:
+            # The build image found the program on its own PATH (golang's has /go/bin).
             extra_env.append(("PATH", f"{directory}:$PATH"))
     optional = [a.source for a in artifacts if a.optional]
     if optional:
@@ -253,8 +256,8 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
                                 dockerfile=dockerfile.name, allowed=allowed, prefix=PREFIX)
     conversion.comparison = comparison
     if not comparison.passed:
-        conversion.not_converted("the converted image " + comparison.reason.removeprefix("the fixed image "),
-                                 comparison.detail)
+        reason = comparison.reason.replace("the fixed image", "the converted image")
+        conversion.not_converted(reason, comparison.detail)
         return
     for check in plan.checks:
         progress(f"check: {check.name}")

@@ -128,7 +128,7 @@ def plan_binary(facts: StageFacts, context: Path | None = None) -> Plan:
         ecosystem="go" if any(_go_builds(c) for _i, c in facts.commands) else "binary",
         build_base=facts.base, runtime_base=runtime, build_name=name, build_text=build_text,
         artifacts=app_artifacts(facts), carried=list(facts.carried), workdir=facts.final_workdir,
-        package_manager=manager, entry_binary=entry, static_candidate=True,
+        package_manager=manager, entry_binary=entry, entry_program=program, static_candidate=True,
         needs_shell=facts.entry_shell or any(i.keyword == "HEALTHCHECK" and i.json_args is None for i in facts.carried),
     )
     result.explanation.append(f"build stage ({facts.base}): the original build of {entry}")

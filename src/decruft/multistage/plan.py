@@ -36,7 +36,7 @@ STAGING = "/decruft"
 SYSTEM_DIRS = frozenset(
     {"/", "/bin", "/sbin", "/etc", "/lib", "/lib64", "/usr", "/usr/bin", "/usr/sbin", "/usr/lib",
      "/usr/local", "/usr/local/bin", "/usr/local/lib", "/usr/share", "/var", "/var/lib", "/tmp", "/root",
-     "/home", "/opt", "/srv"}
+     "/home"}
 )  # fmt: skip
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -85,6 +85,7 @@ class Plan:
     allowed_differences: list[str] = field(default_factory=list)  # globs under WORKDIR
     workdir: str = ""
     entry_binary: str | None = None  # resolve this executable in the build image and copy it
+    entry_program: str | None = None  # argv[0] of ENTRYPOINT/CMD as written (a bare name needs PATH)
     static_candidate: bool = False  # scratch is allowed when the entry binary is static
     needs_shell: bool = True  # CMD/ENTRYPOINT/HEALTHCHECK need /bin/sh in the runtime
     user_is_numeric: bool = True

@@ -89,10 +89,33 @@ def read_elf(data: bytes, path: str) -> ElfInfo | None:
     origin = posixpath.dirname(path)
     runpath = [r.replace("$ORIGIN", origin).replace("${ORIGIN}", origin) for r in runpath if r]
     info = ElfInfo(path, needed, runpath, interpreter, soname)
-    for package, needles in DATA_FILES.items():
-        if any(needle in data for needle in needles):
-            info.data_files.append(package)
+    info.data_files = _data_files(elf, data)
     return info
+
+
+def _data_files(elf, data: bytes) -> list[str]:
+    """Which `DATA_FILES` the program may read. A Go binary names the zoneinfo directory and the
+    CA bundle paths whenever it links ``time`` or ``crypto/x509`` at all; its symbol table says
+    whether it can actually load a time zone or the system roots, so an unstripped Go binary is
+    judged by its symbols and everything else by the strings it contains."""
+    found = [package for package, needles in DATA_FILES.items() if any(n in data for n in needles)]
+    is_go = elf.get_section_by_name(".gopclntab") is not None or elf.get_section_by_name(".go.buildinfo") is not None
+    symbols = elf.get_section_by_name(".symtab")
+    if not is_go or symbols is None or not found:
+        return found
+    wanted = {"ca-certificates": GO_CA_SYMBOLS, "tzdata": GO_ZONEINFO_SYMBOLS}
+    hits: set[str] = set()
+    for symbol in symbols.iter_symbols():
+        name = symbol.name
+        for package, prefixes in wanted.items():
+            if package not in hits and name.startswith(prefixes):
+                hits.add(package)
+    return [package for package in found if package in hits]
+
+
+#: Go functions that read the system CA bundle / a zoneinfo file (unstripped binaries).
+GO_CA_SYMBOLS = ("crypto/x509.loadSystemRoots", "crypto/x509.initSystemRoots", "crypto/x509.SystemCertPool")
+GO_ZONEINFO_SYMBOLS = ("time.LoadLocation",)
 
 
 class _Chunks(io.RawIOBase):
