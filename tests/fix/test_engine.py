@@ -91,3 +91,27 @@ def test_file_changed_during_run_is_untouched(tmp_path, monkeypatch):
     with pytest.raises(FixError, match="changed on disk"):
         fix_file(path, FixOptions(select=["DC103"]))
     assert path.read_text().endswith("RUN echo changed\n")
+
+
+@pytest.mark.parametrize(
+    "run, mount, superseded_text",
+    [
+        ("RUN pip install flask", "--mount=type=cache,target=/root/.cache/pip", "--no-cache-dir"),
+        ("RUN npm install -g pnpm", "--mount=type=cache,target=/root/.npm", "npm cache clean"),
+        ("RUN apt-get update && apt-get install -y --no-install-recommends curl",
+         "--mount=type=cache,target=/var/lib/apt/lists", "rm -rf /var/lib/apt/lists"),
+        ("RUN dnf install -y curl", "--mount=type=cache,target=/var/cache/dnf", "dnf clean all"),
+    ],
+)
+def test_a_cache_mount_fix_supersedes_the_cache_removal_fix_on_the_same_run(run, mount, superseded_text):
+    source = f"# syntax=docker/dockerfile:1\nFROM python:3.11-slim\n{run}\n"
+    fixed = fix_source(source).fixed
+    assert mount in fixed
+    assert superseded_text not in fixed
+    assert fix_source(fixed).fixed == fixed
+
+
+def test_without_the_cache_mount_fix_the_removal_fix_still_applies():
+    source = "# syntax=docker/dockerfile:1\nFROM python:3.11-slim\nRUN pip install flask\n"
+    fixed = fix_source(source, options=FixOptions(ignore=["DC131"])).fixed
+    assert "pip install --no-cache-dir flask" in fixed and "--mount" not in fixed

@@ -396,6 +396,7 @@ def rule_to_dict(registered) -> dict[str, Any]:
         "fix": registered.fix,
         "applicability": registered.applicability.value if registered.applicability else None,
         "hadolint": list(registered.hadolint),
+        "supersedes": list(registered.supersedes),
     }
 
 
@@ -441,3 +442,8 @@ def print_rule_docs(code: str, output_format: str = "text") -> None:
         console.print(escape(registered.fix))
     if registered.hadolint:
         console.print(f"\nhadolint equivalent: {', '.join(registered.hadolint)} (its ignore pragmas are honoured)")
+    if registered.supersedes:
+        console.print(
+            f"\nsupersedes: {', '.join(registered.supersedes)} (on the same instruction `decruft fix` "
+            "applies this rule's fix instead of theirs)"
+        )

@@ -122,6 +122,9 @@ class Rule:
     check: CheckFunction
     hadolint: tuple[str, ...] = ()  # equivalent hadolint codes (pragmas honoured)
     category: str = "image"
+    # Rules whose fix on the same instruction this rule's fix replaces (a cache mount makes
+    # --no-cache-dir or a cache removal pointless: `fix` applies only the superseding one).
+    supersedes: tuple[str, ...] = ()
 
     def run(self, context: "RuleContext") -> Iterator[Finding]:
         yield from self.check(context)
@@ -143,6 +146,7 @@ def rule(
     applicability: Applicability | None = None,
     hadolint: tuple[str, ...] = (),
     category: str = "image",
+    supersedes: tuple[str, ...] = (),
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated check function as a rule."""
 
@@ -162,6 +166,7 @@ def rule(
             check=check,
             hadolint=hadolint,
             category=category,
+            supersedes=supersedes,
         )
         check.rule_code = code  # type: ignore[attr-defined]
         _SORTED.clear()

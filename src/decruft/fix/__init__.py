@@ -9,6 +9,7 @@ position: the first wins, the other is retried next round on the new text).
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import os
 import tempfile
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from decruft.audit import AuditOptions, audit_source
 from decruft.audit.config import AuditConfig
-from decruft.audit.rule import Applicability, Edit, Finding
+from decruft.audit.rule import Applicability, Edit, Finding, get_rule
 from decruft.dockerfile import parse
 from decruft.errors import DecruftError, DockerfileSyntaxError
 
@@ -137,6 +138,7 @@ def fix_source(
             result.remaining = findings
             break
         result.rounds = round_number
+        candidates = _without_superseded(candidates, text, path)
         taken: list[Edit] = []
         chosen: list[Finding] = []
         file_edits: dict[str, list[Edit]] = {}
@@ -171,6 +173,28 @@ def fix_source(
         result.remaining = _audit(text, path, audit_options, options.context)
     result.fixed = text
     return result
+
+
+def _without_superseded(candidates: list[Finding], text: str, path: str) -> list[Finding]:
+    """Drop fixes that another candidate's fix replaces on the same instruction (Rule.supersedes).
+
+    E.g. DC131's cache mount and DC110's ``--no-cache-dir`` on one RUN contradict each other;
+    applying both would leave a mount that is never filled.
+    """
+    starts = [instruction.start_line for instruction in parse(text, path=path).instructions]
+
+    def owner(finding: Finding) -> int:
+        index = bisect.bisect_right(starts, finding.line) - 1
+        return starts[index] if index >= 0 else finding.line
+
+    superseded: set[tuple[int, str]] = set()
+    for finding in candidates:
+        registered = get_rule(finding.code)
+        if registered is not None and finding.fix is not None and finding.fix.file is None:
+            superseded.update((owner(finding), code) for code in registered.supersedes)
+    if not superseded:
+        return candidates
+    return [finding for finding in candidates if (owner(finding), finding.code) not in superseded]
 
 
 def _audit(text: str, path: str, options: AuditOptions, context: Path | None) -> list[Finding]:
