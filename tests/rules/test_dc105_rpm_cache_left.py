@@ -102,6 +102,23 @@ def test_builder_stage_is_info_and_root_copy_is_warning():
     assert finding.severity.value == "warning"
 
 
-@pytest.mark.parametrize("code", ["DL3032", "DL3040"])
-def test_hadolint_pragmas(code):
-    assert findings(f"FROM fedora\n# hadolint ignore={code}\nRUN dnf install -y x\n", "DC105") == []
+@pytest.mark.parametrize(
+    "command, pragma, silenced",
+    [
+        ("dnf install -y x", "DL3040", True),
+        ("microdnf install -y x", "DL3040", True),
+        ("yum install -y x", "DL3032", True),
+        ("zypper install -y x", "DL3036", True),
+        # hadolint has one rule per program: its pragma for yum does not silence dnf
+        ("dnf install -y x", "DL3032", False),
+        ("yum install -y x", "DL3040", False),
+        ("zypper install -y x", "DL3032", False),
+        ("dnf install -y x", "DC105", True),
+    ],
+)
+def test_hadolint_pragmas_silence_only_their_program(command, pragma, silenced):
+    tool = "hadolint" if pragma.startswith("DL") else "decruft:"
+    text = f"FROM fedora\n# {tool} ignore={pragma}\nRUN {command}\n"
+    assert (findings(text, "DC105") == []) is silenced
+    global_text = f"# {tool} global ignore={pragma}\nFROM fedora\nRUN {command}\n"
+    assert (findings(global_text, "DC105") == []) is silenced

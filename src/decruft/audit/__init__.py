@@ -143,7 +143,7 @@ def audit_source(
         for finding in registered.run(context):
             if finding is None:
                 continue
-            if suppressions.suppressed(finding.code, _owning_line(starts, finding.line)):
+            if suppressions.suppressed(finding, _owning_line(starts, finding.line)):
                 continue
             override = config.severity.get(finding.code)
             if override is not None:

@@ -13,7 +13,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from decruft.audit.rule import hadolint_equivalents
+from decruft.audit.rule import Finding, get_rule
 from decruft.dockerfile.nodes import Dockerfile
 
 _PRAGMA = re.compile(
@@ -25,34 +25,41 @@ _MENTION = re.compile(r"decruft|hadolint", re.IGNORECASE)
 
 @dataclass(slots=True)
 class Suppressions:
+    # Codes as written: decruft codes (DC101) and hadolint codes (DL3009), which silence the
+    # decruft rules declaring them (Rule.hadolint) — or, when a finding names the one hadolint
+    # rule it matches (DC105 for yum is DL3032, for dnf DL3040), only that one.
     file_codes: set[str] = field(default_factory=set)
     by_line: dict[int, set[str]] = field(default_factory=dict)  # instruction start line -> codes
 
-    def suppressed(self, code: str, line: int) -> bool:
-        return code in self.file_codes or code in self.by_line.get(line, ())
+    def suppressed(self, finding: Finding, line: int) -> bool:
+        if not self.file_codes and line not in self.by_line:
+            return False
+        codes = self.file_codes | self.by_line.get(line, set())
+        if finding.code in codes:
+            return True
+        if finding.hadolint is not None:
+            return finding.hadolint in codes
+        registered = get_rule(finding.code)
+        return registered is not None and any(code in codes for code in registered.hadolint)
 
 
-def _codes(tool: str, text: str, hadolint_map: dict[str, set[str]]) -> set[str]:
+def _codes(tool: str, text: str) -> set[str]:
     codes = {item.strip().upper() for item in re.split(r"[,\s]+", text) if item.strip()}
     if tool.lower() == "decruft":
-        return codes
-    mapped: set[str] = set()
-    for code in codes:
-        mapped |= hadolint_map.get(code, set())
-    return mapped
+        return {code for code in codes if not code.startswith("DL")}
+    return {code for code in codes if code.startswith("DL")}
 
 
 def collect(dockerfile: Dockerfile) -> Suppressions:
     result = Suppressions()
     if _MENTION.search(dockerfile.text) is None:  # fast path; pragmas are case-insensitive
         return result
-    hadolint_map = hadolint_equivalents()
     instruction_lines = sorted(ins.start_line for ins in dockerfile.instructions)
     for comment in dockerfile.comments():
         match = _PRAGMA.search(comment.text)
         if match is None:
             continue
-        codes = _codes(match.group(1), match.group(3), hadolint_map)
+        codes = _codes(match.group(1), match.group(3))
         if match.group(2):
             result.file_codes |= codes
         else:

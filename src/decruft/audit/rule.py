@@ -100,6 +100,7 @@ class Finding:
     stake: Stake | None = None
     fix: Fix | None = None
     notes: list[str] = field(default_factory=list)
+    hadolint: str | None = None  # the one equivalent hadolint code, when the rule has several
 
     def sort_key(self) -> tuple:
         return (self.file or "", self.line, self.column, self.code)
@@ -190,15 +191,6 @@ def get_rule(code: str) -> Rule | None:
     if not _SORTED:
         all_rules()
     return REGISTRY.get(code)
-
-
-def hadolint_equivalents() -> dict[str, set[str]]:
-    """hadolint code -> our codes, for ``# hadolint ignore=`` pragmas."""
-    mapping: dict[str, set[str]] = {}
-    for registered in all_rules():
-        for code in registered.hadolint:
-            mapping.setdefault(code, set()).add(registered.code)
-    return mapping
 
 
 def instruction_region(instruction: Instruction) -> Span:

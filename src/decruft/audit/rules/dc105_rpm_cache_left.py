@@ -77,7 +77,7 @@ def check(context: RuleContext):
             program = "zypper" if last.tool == "zypper" else last.program
             clean = "zypper clean --all" if last.tool == "zypper" else f"{program} clean all"
             edit = append_to_run(instruction, wrapper_prefix(last.command) + clean)
-            yield context.report(
+            finding = context.report(
                 "DC105",
                 last.command.span,
                 f"`{program} {last.verb}` leaves the package cache in {dirs[0]}; "
@@ -86,6 +86,13 @@ def check(context: RuleContext):
                 stake=stake("zypper_cache" if last.tool == "zypper" else "yum_cache"),
                 fix=Fix(f"append `{clean}`", Applicability.SAFE, [edit]) if edit else None,
             )
+            if finding is not None:
+                finding.hadolint = _HADOLINT_CODE.get(program)
+            yield finding
+
+
+# hadolint has one rule per program: a `# hadolint ignore=DL3032` silences yum only.
+_HADOLINT_CODE = {"yum": "DL3032", "dnf": "DL3040", "microdnf": "DL3040", "zypper": "DL3036"}
 
 
 def _rpm_clean(call) -> bool:
