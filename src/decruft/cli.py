@@ -48,6 +48,8 @@ class _Group(click.Group):
     lazy_commands = {
         "inspect": "decruft.image.cli:inspect_command",
         "diff": "decruft.image.cli:diff_command",
+        "bench": "decruft.bench.cli:bench_command",
+        "ci-cache": "decruft.cicache:ci_cache_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

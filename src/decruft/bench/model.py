@@ -219,3 +219,41 @@ class BenchResult:
             "within_side": self.within_side_ratios(),
             "notes": list(self.notes),
         }
+
+
+def side_from_dict(name: str, data: dict[str, Any]) -> SideResult:
+    error = data.get("error")
+    return SideResult(
+        name=name,
+        dockerfile=data.get("dockerfile", ""),
+        error=SideError(error["phase"], error["message"], error.get("log_tail", "")) if error else None,
+        image_size_bytes=data.get("image_size_bytes"),
+        compressed_size_bytes=data.get("compressed_size_bytes"),
+        layers=data.get("layers"),
+        files=data.get("files"),
+        steps=data.get("steps"),
+        samples={key: list(values) for key, values in (data.get("samples") or {}).items()},
+        layer_sizes=[LayerSize(item["index"], item["created_by"], item["size_bytes"], item.get("compressed_bytes"))
+                     for item in data.get("layer_sizes") or []],
+        treemap=[TreemapCell(item["top"], item["directory"], item["class"], item["bytes"], item["files"])
+                 for item in data.get("treemap") or []],
+        cruft_bytes=data.get("cruft_bytes"),
+        notes=list(data.get("notes") or []),
+    )
+
+
+def result_from_dict(data: dict[str, Any]) -> BenchResult:
+    """The inverse of `BenchResult.to_dict` (re-rendering a saved run in another format)."""
+    if data.get("schema") != SCHEMA_ID:
+        raise ValueError(f"not a {SCHEMA_ID} document (schema: {data.get('schema')!r})")
+    sides = data.get("sides") or {}
+    return BenchResult(
+        project=data["project"], dockerfile=data["dockerfile"], context=data["context"],
+        optimised_from=data["optimised_from"], repeat=data["repeat"], fixes=list(data.get("fixes") or []),
+        engine=dict(data.get("engine") or {}), registry=data.get("registry"), ci_cache=data.get("ci_cache"),
+        changed_source=data.get("changed_source"), changed_manifest=data.get("changed_manifest"),
+        original=side_from_dict("original", sides["original"]) if "original" in sides else None,
+        optimised=side_from_dict("optimised", sides["optimised"]) if "optimised" in sides else None,
+        notes=list(data.get("notes") or []), started_at=data.get("started_at", ""),
+        duration_s=float(data.get("duration_s") or 0.0), interrupted=bool(data.get("interrupted")),
+    )
