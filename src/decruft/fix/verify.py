@@ -751,7 +751,9 @@ def _findings(fixed: FixResult, options: FixOptions) -> list:
 def _keep(result: VerifyResult, trial: Trial, codes: list[str]) -> None:
     assert trial.result is not None
     result.fix = trial.result
-    result.kept = list(codes)
+    # A kept group whose fix a later one superseded (Rule.supersedes) is not in the file.
+    applied = {fix.code for fix in trial.result.applied}
+    result.kept = [code for code in codes if code in applied]
     result.fixed = trial.image
     result.final = trial.observation
     if trial.observation is not None and trial.observation.files_note:
