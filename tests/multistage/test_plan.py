@@ -110,10 +110,38 @@ CASES = [
     pytest.param(
         "FROM maven:3.9-eclipse-temurin-17\nWORKDIR /app\nCOPY . .\nRUN mvn -q package\n"
         'CMD ["java", "-jar", "target/app.jar"]\n',
-        "java", "eclipse-temurin:17-jre", ["/app/target/app.jar"],
+        "java", "eclipse-temurin:17-jre",
+        ["/app/target/app.jar", "/app/target/lib", "/app/target/libs", "/app/target/dependency",
+         "/app/target/dependency-jars"],
         ["COPY --from=build /app/target/app.jar /app/target/app.jar"],
         [],
         id="java-maven-jar-on-a-jre",
+    ),
+    pytest.param(
+        "FROM debian:bookworm\nRUN apt-get update && apt-get install -y default-jdk maven\nWORKDIR /src\nCOPY . .\n"
+        "RUN mvn -o package\nCMD [\"java\", \"-jar\", \"target/svc.jar\"]\n",
+        "java", "debian:bookworm-slim",
+        ["/src/target/svc.jar", "/src/target/lib", "/src/target/libs", "/src/target/dependency",
+         "/src/target/dependency-jars"],
+        ["RUN mkdir -p /usr/share/man/man1 && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
+         "--no-install-recommends default-jre-headless"],
+        ["maven"],
+        id="java-from-apt-runs-on-the-headless-jre",
+    ),
+    pytest.param(
+        "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y nginx curl\nCOPY site /var/www/html/\n"
+        "RUN chown -R www-data:www-data /var/www/html\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
+        "apt-service", "debian:bookworm-slim", ["/var/www/html"],
+        ["--no-install-recommends nginx &&", "COPY --from=build --chown=www-data:www-data /var/www/html /var/www/html"],
+        ["curl"],
+        id="apt-service-reinstalls-without-build-helpers",
+    ),
+    pytest.param(
+        "FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"server.js\"]\n",
+        "node", "node:20-slim", ["/app"],
+        ["COPY --from=build /app /app"],
+        ["npm prune"],
+        id="node-without-dependencies",
     ),
 ]
 
@@ -124,7 +152,7 @@ def test_plan_per_ecosystem(source, ecosystem, runtime, copied, present, absent)
     assert plan.ecosystem == ecosystem
     assert plan.runtime_base == runtime
     assert [a.source for a in plan.artifacts] == copied
-    text = plan.render([])
+    text = plan.render(plan.base_packages)
     for snippet in present:
         assert snippet in text, snippet
     for snippet in absent:
@@ -192,8 +220,10 @@ NOT_CONVERTED = [
     pytest.param("FROM python:3.11\nONBUILD COPY . /app\nRUN pip install flask\n", "ONBUILD", id="onbuild"),
     pytest.param("FROM node:20\nCOPY . /\nRUN npm ci\nCMD [\"node\", \"index.js\"]\n", "a system directory",
                  id="context-copied-to-root"),
-    pytest.param("FROM debian:bookworm\nRUN apt-get update && apt-get install -y nginx\nCOPY site /var/www/html\n"
-                 "CMD [\"nginx\", \"-g\", \"daemon off;\"]\n", "no build to separate", id="nothing-to-build"),
+    pytest.param("FROM busybox:1.35\nCOPY site /www\nCMD [\"httpd\", \"-f\", \"-h\", \"/www\"]\n",
+                 "no build to separate", id="nothing-to-build"),
+    pytest.param("FROM debian:bookworm\nRUN apt-get update && apt-get install -y build-essential curl\n"
+                 "CMD [\"bash\"]\n", "every package the stage installs is a build tool", id="only-build-tools"),
     pytest.param("FROM mcr.microsoft.com/dotnet/sdk:8.0\nCOPY . /src\nRUN make -C /src\nCMD [\"/src/app\"]\n",
                  "no known runtime base", id="unknown-base"),
     pytest.param("ARG BASE\nFROM $BASE\nRUN pip install flask\n", "build arguments", id="base-from-arg"),
@@ -274,3 +304,16 @@ def test_bundled_examples_plan(example, ecosystem):
     plan = plan_conversion(path.read_text(), str(path), context=path.parent)
     assert plan.ecosystem == ecosystem
     parse(plan.render(["somepackage"]))
+
+
+@pytest.mark.parametrize("copy, expected", [
+    ("COPY entrypoint.sh /usr/local/bin/", ["/usr/local/bin/entrypoint.sh"]),
+    ("COPY a.sh b.sh /usr/local/bin/", ["/usr/local/bin/a.sh", "/usr/local/bin/b.sh"]),
+    ("COPY site /var/www/html/", ["/var/www/html"]),
+    ("COPY conf/app.ini /etc/app.ini", ["/etc/app.ini"]),
+    ("COPY --chown=app:app . ./", ["/srv"]),
+])
+def test_application_paths(copy, expected):
+    source = f"FROM python:3.11\nWORKDIR /srv\n{copy}\nRUN pip install flask\nCMD [\"flask\"]\n"
+    plan = plan_conversion(source)
+    assert [a.source for a in plan.artifacts if a.source != "/opt/venv"] == expected

@@ -6,7 +6,7 @@ Design
 ------
 * `plan_conversion` (pure, no engine): reads the stage to convert (the only one, or the final
   stage of a multi-stage file that still ships a toolchain), recognises the ecosystem and asks
-  its module (`python`, `node`, `r`, `java`, `native`) for a `Plan`: the build stage (the
+  its module (`python`, `node`, `r`, `java`, `native`, `system`) for a `Plan`: the build stage (the
   user's own stage, kept verbatim but for small insertions), the paths the runtime copies from
   it, the runtime base (the slim variant of the same family), the instructions carried over
   (ENV, ARG, WORKDIR, USER, EXPOSE, VOLUME, LABEL, HEALTHCHECK, ENTRYPOINT/CMD, STOPSIGNAL,
@@ -35,13 +35,13 @@ __all__ = ["Artifact", "ExtraCheck", "NotConvertible", "Plan", "plan_conversion"
            "ConvertOptions", "Conversion", "ECOSYSTEMS"]
 
 #: Detection order: the first ecosystem whose detector matches plans the conversion.
-ECOSYSTEMS = ("python", "node", "r", "java", "make-install", "go")
+ECOSYSTEMS = ("python", "node", "r", "java", "make-install", "go", "apt-service")
 
 
 def plan_conversion(source: str, path: str = "Dockerfile", *, context: Path | None = None,
                     build_args: dict[str, str] | None = None) -> Plan:
     """The conversion plan for ``source`` (raises `NotConvertible` with the reason)."""
-    from decruft.multistage import java, native, node, python, r
+    from decruft.multistage import java, native, node, python, r, system
 
     facts = read_stage(source, path, build_args)
     detectors = {
@@ -51,6 +51,7 @@ def plan_conversion(source: str, path: str = "Dockerfile", *, context: Path | No
         "java": (java.detect, java.plan),
         "make-install": (native.detect_install, native.plan_install),
         "go": (native.detect_go, native.plan_binary),
+        "apt-service": (system.detect, system.plan),
     }
     for name in ECOSYSTEMS:
         detect, make_plan = detectors[name]
@@ -58,7 +59,8 @@ def plan_conversion(source: str, path: str = "Dockerfile", *, context: Path | No
             return make_plan(facts, context)
     raise NotConvertible(
         "no build to separate: decruft converts Python (pip, poetry, pipenv, uv), Node (npm, yarn, pnpm), "
-        "Go and other compiled programs, C/C++ make/cmake install, R and Java (Maven, Gradle) builds"
+        "Go and other compiled programs, C/C++ make/cmake install, R, Java (Maven, Gradle) and services "
+        "installed with apt"
     )
 
 

@@ -18,6 +18,7 @@ import posixpath
 import shlex
 from pathlib import Path
 
+from decruft.audit.facts import parse_image_reference
 from decruft.multistage.plan import (
     Artifact,
     ExtraCheck,
@@ -55,24 +56,31 @@ def _manager(command: ShellCommand) -> str | None:
     return None
 
 
+NODE_PROGRAMS = ("node", "nodejs", "npm", "npx", "yarn", "pnpm")
+
+
 def detect(facts: StageFacts) -> bool:
-    return any(_manager(c) for _i, c in facts.commands)
+    if any(_manager(c) for _i, c in facts.commands):
+        return True
+    # No install at all (a dependency-free service): still a full node image to slim down.
+    return (parse_image_reference(facts.base).repository == "node" and bool(facts.entry)
+            and facts.entry[0].rsplit("/", 1)[-1] in NODE_PROGRAMS)
 
 
 def plan(facts: StageFacts, context: Path | None = None) -> Plan:
     installs = [(i, c, _manager(c)) for i, c in facts.commands if _manager(c)]
-    if not installs:
-        raise NotConvertible("no npm/yarn/pnpm install found")
-    instruction, _command, manager = installs[-1]
-    project = facts.workdir(instruction)
+    if installs:
+        instruction, _command, manager = installs[-1]
+        project = facts.workdir(instruction)
+    else:
+        manager, project = None, facts.final_workdir
     package = _package_json(facts, context)
     static = static_output(facts, package)
     name = build_name(facts)
     if static is not None:
         return _static_plan(facts, name, project, static)
     runtime, package_manager = runtime_base_for(facts.base, "node")
-    prune = f"cd {shlex.quote(project)} && {PRUNE[manager]}"
-    appended = user_for_setup(facts) + [f"RUN {prune}"]
+    appended = user_for_setup(facts) + [f"RUN cd {shlex.quote(project)} && {PRUNE[manager]}"] if manager else []
     build_text = build_stage_text(facts, [], appended, name)
     result = Plan(
         ecosystem="node", build_base=facts.base, runtime_base=runtime, build_name=name,
@@ -82,6 +90,7 @@ def plan(facts: StageFacts, context: Path | None = None) -> Plan:
     )
     result.explanation.append(
         f"build stage ({facts.base}): the original install and build, then `{PRUNE[manager]}` drops the dev dependencies"
+        if manager else f"build stage ({facts.base}): the original steps (no dependency install)"
     )
     dependencies = sorted((package or {}).get("dependencies", {}))
     if dependencies:

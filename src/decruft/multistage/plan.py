@@ -79,6 +79,7 @@ class Plan:
     runtime_setup: list[str] = field(default_factory=list)  # RUN lines after the copies (as root)
     carried: list[Instruction] = field(default_factory=list)
     base_packages: list[str] = field(default_factory=list)  # installed in the runtime whatever the scan says
+    install_prefix: str = ""  # shell run before the runtime install (same RUN)
     runtime_tail: list[str] = field(default_factory=list)  # lines after the carried instructions
     explanation: list[str] = field(default_factory=list)
     checks: list[ExtraCheck] = field(default_factory=list)
@@ -101,7 +102,7 @@ class Plan:
                  f"FROM {base}"]
         install = install_command(self.package_manager if base != "scratch" else "none", packages or [])
         if install:
-            lines.append(f"RUN {install}")
+            lines.append(f"RUN {self.install_prefix}{install}")
         for artifact in artifacts if artifacts is not None else self.artifacts:
             chown = f" --chown={artifact.chown}" if artifact.chown else ""
             lines.append(f"COPY --from={self.build_name}{chown} {artifact.source} {artifact.destination}")
@@ -198,9 +199,11 @@ class StageFacts:
             if instruction.heredocs and not sources:
                 names = [h.name for h in instruction.heredocs]
                 paths = [posixpath.join(base, n) for n in names] if dir_like else [base]
-            elif len(sources) == 1 and sources[0] not in (".", "./") and not sources[0].endswith("/") and dir_like:
-                # COPY file dir/ -> dir/file; a directory source copies its *contents*: dir itself
-                paths = [posixpath.join(base, posixpath.basename(sources[0].rstrip("/")))]
+            elif dir_like and base in SYSTEM_DIRS and all(s not in (".", "./") and not s.endswith("/") for s in sources):
+                # `COPY entrypoint.sh /usr/local/bin/`: the files, never the system directory. (Into
+                # any other directory the whole destination is taken: a directory source copies
+                # its contents there, and the Dockerfile alone cannot tell a file from a directory.)
+                paths = [posixpath.join(base, posixpath.basename(s.rstrip("/"))) for s in sources]
             else:
                 paths = [base]
             for path in paths:

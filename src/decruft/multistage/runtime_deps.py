@@ -206,9 +206,9 @@ def scan_image_paths(client, image: str, paths: list[str]) -> tuple[list[ElfInfo
 #:   `L <soname> <path-or-?> <package-or-?>` and `D <key> <package-or-?>` and `M <manager>`.
 RESOLVE_SCRIPT = r"""
 manager=none
-if command -v dpkg-query >/dev/null 2>&1; then manager=dpkg
-elif command -v apk >/dev/null 2>&1; then manager=apk
-elif command -v rpm >/dev/null 2>&1; then manager=rpm; fi
+if [ -f /var/lib/dpkg/status ] && command -v dpkg-query >/dev/null 2>&1; then manager=dpkg
+elif [ -f /lib/apk/db/installed ] && command -v apk >/dev/null 2>&1; then manager=apk
+elif [ -d /var/lib/rpm ] && command -v rpm >/dev/null 2>&1; then manager=rpm; fi
 echo "M $manager"
 owner() {
   for q in "$1" "$(readlink -f "$1" 2>/dev/null)" "${1#/usr}" "/usr$1"; do
@@ -288,9 +288,10 @@ def _package_name(owner: str, manager: str) -> str:
 
 def installed_script() -> str:
     """Lists the installed package names of an image (the runtime base)."""
-    return ("if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f '${Package}\\n'; "
-            "elif command -v apk >/dev/null 2>&1; then apk info; "
-            "elif command -v rpm >/dev/null 2>&1; then rpm -qa --qf '%{NAME}\\n'; fi")
+    # Test for the databases, not only the tools: BusyBox has an `rpm` applet and no packages.
+    return ("if [ -f /var/lib/dpkg/status ] && command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f '${Package}\\n'; "
+            "elif [ -f /lib/apk/db/installed ] && command -v apk >/dev/null 2>&1; then apk info; "
+            "elif [ -d /var/lib/rpm ] && command -v rpm >/dev/null 2>&1; then rpm -qa --qf '%{NAME}\\n'; fi")
 
 
 @dataclass(slots=True)
