@@ -67,6 +67,8 @@ EXPECTED: dict[str, set[str]] = {
     "vite-frontend": {"DC112", "DC113", "DC130", "DC140", "DC161"},
     # apt update alone, r-base-dev with recommends kept, COPY . . before R CMD INSTALL
     "r-plumber-api": {"DC101", "DC103", "DC122", "DC130", "DC140", "DC150", "DC161"},
+    # full base, apt update alone, JDK and Maven with recommends, COPY . . first, Maven repo
+    "java-maven-api": {"DC101", "DC103", "DC115", "DC122", "DC130", "DC140", "DC150", "DC161"},
 }
 NAMES = sorted(EXPECTED)
 # Built for real in (b): a Python app with a C extension compiled from source, a Go
