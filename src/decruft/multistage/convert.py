@@ -359,7 +359,8 @@ def explain(conversion: Conversion, plan: Plan, artifacts: list[Artifact]) -> li
             lines.append(f"  no runtime package to add: {elf_count} ELF file(s) among {conversion.scanned_files} "
                          "scanned need only what the runtime base has")
         if needs.already:
-            shown = ", ".join(sorted(needs.already)[:8])
+            shown = ", ".join(f"{package} ({', '.join(sorted({r.split(' ', 1)[0] for r in needs.already[package]}))})"
+                              for package in sorted(needs.already)[:8])
             more = f" and {len(needs.already) - 8} more" if len(needs.already) > 8 else ""
             lines.append(f"  already in the runtime base: {shown}{more}")
         for item in needs.unresolved:
