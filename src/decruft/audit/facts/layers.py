@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from decruft.audit.context import RuleContext
 from decruft.audit.facts.commands import pattern_covers
+from decruft.context.dockerignore import go_path_match
 from decruft.dockerfile.nodes import Instruction
 from decruft.shell import ShellCommand, ShellScript
 
@@ -470,32 +471,12 @@ def _context_entries(context: RuleContext) -> list | None:
     return cached
 
 
-def _glob_regex(pattern: str) -> "re.Pattern[str]":
-    out = []
-    index = 0
-    while index < len(pattern):
-        ch = pattern[index]
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "[":
-            end = pattern.find("]", index + 1)
-            if end < 0:
-                out.append(re.escape(ch))
-            else:
-                body = pattern[index + 1 : end]
-                if body.startswith("^"):
-                    body = "^" + body[1:].replace("\\", "\\\\")
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                index = end
-        elif ch == "\\" and index + 1 < len(pattern):
-            index += 1
-            out.append(re.escape(pattern[index]))
-        else:
-            out.append(re.escape(ch))
-        index += 1
-    return re.compile("".join(out))
+def _copy_glob_matches(pattern: str, path: str) -> bool:
+    """BuildKit matches COPY/ADD source wildcards with Go's filepath.Match."""
+    try:
+        return go_path_match(pattern, path)
+    except ValueError:
+        return False  # a malformed pattern: BuildKit fails the COPY, nothing is sent
 
 
 def context_bytes(context: RuleContext, sources: list[str]) -> int | None:
@@ -512,9 +493,8 @@ def context_bytes(context: RuleContext, sources: list[str]) -> int | None:
         if clean in ("", "."):
             return sum(size for _, kind, size in entries if kind == "file")
         if _GLOB_CHARS & set(clean):
-            regex = _glob_regex(clean)
-            matchers.append(lambda path, regex=regex: any(
-                regex.fullmatch(prefix) for prefix in _prefixes(path)
+            matchers.append(lambda path, pattern=clean: any(
+                _copy_glob_matches(pattern, prefix) for prefix in _prefixes(path)
             ))
         else:
             matchers.append(lambda path, clean=clean: path == clean or path.startswith(clean + "/"))
