@@ -27,14 +27,16 @@ def _stderr() -> Console:
 @click.option("--registry", default=None, metavar="HOST:PORT",
               help="Registry for the CI, push and pull measurements (default: $DECRUFT_BENCH_REGISTRY or 127.0.0.1:5000).")
 @click.option("--no-ci", is_flag=True, help="Skip the registry measurements (CI cache, push, pull).")
-@click.option("--safe", is_flag=True, help="Optimise with safe fixes only (default: unsafe fixes too).")
+@click.option("--safe", is_flag=True, help="Optimise with safe fixes only (default: unsafe fixes too, then the "
+                                           "multi-stage conversion).")
+@click.option("--no-multistage", is_flag=True, help="Do not convert to a multi-stage build (fix only).")
 @click.option("--target", default=None, help="Stage the build stops at.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown", "html"]), default="text")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to this file (default: standard output).")
 @click.option("--no-progress", is_flag=True, help="No progress display on standard error.")
-def bench_command(path, against, context, repeat, registry, no_ci, safe, target, build_args, output_format,
+def bench_command(path, against, context, repeat, registry, no_ci, safe, no_multistage, target, build_args, output_format,
                   output, no_progress) -> None:
     """Build the original and the optimised Dockerfile and measure both.
 
@@ -54,6 +56,7 @@ def bench_command(path, against, context, repeat, registry, no_ci, safe, target,
     registry = None if no_ci else (registry or os.environ.get("DECRUFT_BENCH_REGISTRY") or "127.0.0.1:5000")
     options = BenchOptions(
         repeat=repeat, against=against, context=context, registry=registry, unsafe=not safe,
+        multistage=not no_multistage,
         target=target, build_args=_build_args(build_args),
     )
     display = _ProgressDisplay(err) if not no_progress and err.is_terminal else _PlainProgress(err, no_progress)
@@ -92,14 +95,14 @@ def render(result, output_format: str) -> str:
     from decruft.bench.report import print_report
 
     buffer = io.StringIO()
-    print_report(result, Console(file=buffer, width=120, force_terminal=False, highlight=False))
+    print_report(result, Console(file=buffer, width=120, force_terminal=False, highlight=False, soft_wrap=True))
     return buffer.getvalue()
 
 
 def print_text(result) -> None:
     from decruft.bench.report import print_report
 
-    print_report(result, Console(highlight=False))
+    print_report(result, Console(highlight=False, soft_wrap=True))
 
 
 class _ProgressDisplay:

@@ -224,23 +224,6 @@ class BenchEngine:
                 self.client.api.remove_image(image["Id"], force=False)
 
     # ------------------------------------------------------------------ registry
-    def check_registry(self, address: str, timeout: float = 5.0) -> None:
-        import requests
-
-        scheme = "http" if _loopback(address) else "https"
-        url = f"{scheme}://{address}/v2/"
-        try:
-            response = requests.get(url, timeout=timeout)
-        except requests.RequestException as exc:
-            raise RegistryUnreachableError(
-                f"the registry at {address} does not answer ({type(exc).__name__} on {url}); start one "
-                "(in a decruft checkout: scripts/docker-up runs one on 127.0.0.1:5000), pass --registry "
-                "HOST:PORT, or skip the CI measurements with --no-ci"
-            ) from None
-        if response.status_code not in (200, 401):
-            raise RegistryUnreachableError(
-                f"{url} answers HTTP {response.status_code}: not a Docker registry (--registry {address})")
-
     def push(self, ref: str, diff_ids: Sequence[str]) -> tuple[Transfer, dict]:
         """``docker push``: time, bytes sent (layers the output says were pushed), the manifest."""
         self.pushed.append(ref)
@@ -326,6 +309,25 @@ class BenchEngine:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
+
+
+def check_registry(address: str, timeout: float = 5.0) -> None:
+    """Raise `RegistryUnreachableError` (naming ``address``) unless a registry answers ``/v2/``."""
+    import requests
+
+    scheme = "http" if _loopback(address) else "https"
+    url = f"{scheme}://{address}/v2/"
+    try:
+        response = requests.get(url, timeout=timeout)
+    except requests.RequestException as exc:
+        raise RegistryUnreachableError(
+            f"the registry at {address} does not answer ({type(exc).__name__} on {url}); start one "
+            "(in a decruft checkout: scripts/docker-up runs one on 127.0.0.1:5000), pass --registry "
+            "HOST:PORT, or skip the CI measurements with --no-ci"
+        ) from None
+    if response.status_code not in (200, 401):
+        raise RegistryUnreachableError(
+            f"{url} answers HTTP {response.status_code}: not a Docker registry (--registry {address})")
 
 
 def split_reference(ref: str) -> tuple[str, str, str]:

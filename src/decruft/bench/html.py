@@ -246,7 +246,8 @@ _JS = """
 
 
 def render_html(result: BenchResult) -> str:
-    data = json.dumps(result.to_dict(), ensure_ascii=False).replace("</", "<\\/")
+    # "<" as \u003c: no "</script>" or "<!--" from an image's history can end or confuse the block.
+    data = json.dumps(result.to_dict(), ensure_ascii=False).replace("<", "\\u003c")
     sides = result.sides()
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width,initial-scale=1">',
@@ -272,6 +273,8 @@ def render_html(result: BenchResult) -> str:
     out.append('<p class="setup">' + "<br>".join(_e(line) for line in describe_setup(result)) + "</p>")
     if result.notes:
         out.append('<p class="setup">' + "<br>".join("note: " + _e(n) for n in result.notes) + "</p>")
+    if result.optimised_text:
+        out.append(f"<details><summary>The optimised Dockerfile</summary><pre>{_e(result.optimised_text)}</pre></details>")
     if any(side.figure(key) is not None for side in sides for key, _ in TIMINGS):
         out.append("<h2>Build and transfer times</h2>" + _side_keys(sides) + times_svg(result))
     if any(side.layer_sizes for side in sides):

@@ -156,6 +156,7 @@ class BenchResult:
     ci_cache: str | None = None  # "inline" or "registry,mode=max"
     changed_source: str | None = None
     changed_manifest: str | None = None
+    optimised_text: str = ""  # the optimised Dockerfile as built
     original: SideResult | None = None
     optimised: SideResult | None = None
     notes: list[str] = field(default_factory=list)
@@ -210,6 +211,7 @@ class BenchResult:
             "ci_cache": self.ci_cache,
             "changed_source": self.changed_source,
             "changed_manifest": self.changed_manifest,
+            "optimised_dockerfile_text": self.optimised_text,
             "ok": self.ok,
             "interrupted": self.interrupted,
             "started_at": self.started_at,
@@ -252,6 +254,7 @@ def result_from_dict(data: dict[str, Any]) -> BenchResult:
         optimised_from=data["optimised_from"], repeat=data["repeat"], fixes=list(data.get("fixes") or []),
         engine=dict(data.get("engine") or {}), registry=data.get("registry"), ci_cache=data.get("ci_cache"),
         changed_source=data.get("changed_source"), changed_manifest=data.get("changed_manifest"),
+        optimised_text=data.get("optimised_dockerfile_text", ""),
         original=side_from_dict("original", sides["original"]) if "original" in sides else None,
         optimised=side_from_dict("optimised", sides["optimised"]) if "optimised" in sides else None,
         notes=list(data.get("notes") or []), started_at=data.get("started_at", ""),

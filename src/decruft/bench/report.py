@@ -122,7 +122,7 @@ def describe_setup(result: BenchResult) -> list[str]:
     engine = result.engine
     lines = [
         f"Dockerfile {result.dockerfile}, context {result.context}; optimised = "
-        + (f"decruft fix --unsafe ({', '.join(result.fixes) or 'no fix applied'})"
+        + (f"decruft fix ({', '.join(result.fixes) or 'no fix applied'})"
            if result.optimised_from == "fix" else f"--against {result.optimised.dockerfile if result.optimised else ''}"),
         f"{result.repeat} sample(s) per figure, medians; engine {engine.get('server_version', '?')}, "
         f"{engine.get('build_path', '?')} BuildKit via {engine.get('docker', '?')}; "

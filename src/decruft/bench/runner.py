@@ -42,6 +42,7 @@ from decruft.bench.engine import (
     TransferError,
     cache_arguments,
     cache_strategy,
+    check_registry,
     step_counts,
 )
 from decruft.bench.model import BenchResult, SideError, SideResult
@@ -59,6 +60,7 @@ class BenchOptions:
     context: Path | None = None
     registry: str | None = DEFAULT_REGISTRY  # None: no CI, push or pull measurements
     unsafe: bool = True  # apply fix's unsafe fixes too
+    multistage: bool = True  # then fix --multistage's verified conversion, when it applies
     target: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
     docker: str | None = None
@@ -123,16 +125,20 @@ def run_bench(path: Path, options: BenchOptions | None = None) -> BenchResult:
             result.notes.append(text)
     strategy: CacheStrategy | None = None
     if options.registry:
-        engine.check_registry(options.registry)
+        check_registry(options.registry)
         strategy = cache_strategy(build_path, engine.buildx_driver())
         result.ci_cache = strategy.description
         result.notes.append(f"CI cache: {strategy.reason}")
     tmp = tempfile.TemporaryDirectory(prefix=f"{PREFIX}-{token}-")
     try:
         with _terminate_as_interrupt():
+            if options.on_progress and options.multistage and not options.against:
+                options.on_progress(Progress("optimised", "fix and multi-stage conversion (verified builds)", 0, 0))
             workspace = prepare(Path(tmp.name), dockerfile, context, against=options.against,
-                                unsafe=options.unsafe, target=options.target, build_args=options.build_args)
+                                unsafe=options.unsafe, multistage=options.multistage and options.unsafe,
+                                target=options.target, build_args=options.build_args, docker=options.docker)
             result.fixes = workspace.fixes
+            result.optimised_text = workspace.optimised_text
             result.notes.extend(workspace.notes)
             result.changed_source = workspace.source_file()
             result.changed_manifest = workspace.manifest_file()

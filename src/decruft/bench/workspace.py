@@ -27,7 +27,7 @@ import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import Callable, Iterator
 
 from decruft.errors import DecruftError
 
@@ -147,9 +147,16 @@ def _source_takes(source: str, path: str) -> bool:
 
 
 def prepare(root: Path, dockerfile: Path, context: Path, *, against: Path | None = None,
-            unsafe: bool = True, target: str | None = None,
-            build_args: dict[str, str] | None = None) -> Workspace:
-    """Copy the context into ``root`` and write both Dockerfiles there (see the module doc)."""
+            unsafe: bool = True, multistage: bool = False, target: str | None = None,
+            build_args: dict[str, str] | None = None, docker: str | None = None,
+            on_progress: Callable[[str], None] | None = None) -> Workspace:
+    """Copy the context into ``root`` and write both Dockerfiles there (see the module doc).
+
+    ``multistage``: after fixing, convert the fixed file to a multi-stage build with
+    ``fix --multistage``'s verified conversion (`decruft.multistage.convert.convert_file`,
+    smoke check from the project's ``smoke.json`` when there is one); when the file cannot be
+    converted, or the conversion fails its verification, the fixed file is kept and a note says why.
+    """
     from decruft.fix import FixOptions, _dockerignore_path, fix_source
 
     dockerfile, context = dockerfile.resolve(), context.resolve()
@@ -198,10 +205,39 @@ def prepare(root: Path, dockerfile: Path, context: Path, *, against: Path | None
         elif ignore_path.exists() and ignore_path != context / ".dockerignore":
             shutil.copy2(ignore_path, optimised_dir / "Dockerfile.dockerignore")
         if not result.changed:
-            notes.append("fix found nothing to change: both sides build the same Dockerfile")
+            notes.append("fix found nothing to change")
     optimised.write_text(text, encoding="utf-8", errors="surrogateescape")
+    if multistage and against is None:
+        converted = _convert(optimised, copy, dockerfile.parent / "smoke.json", build_args, docker, on_progress, notes)
+        if converted is not None:
+            text = converted
+            fixes.append("multistage")
+            optimised.write_text(text, encoding="utf-8", errors="surrogateescape")
+    if text == source:
+        notes.append("both sides build the same Dockerfile")
     copied = copied_files(source, str(original), copy, target=target, build_args=build_args)
     return Workspace(root, copy, original, optimised, text, fixes, copied, notes)
+
+
+def _convert(fixed: Path, context: Path, smoke_file: Path, build_args: dict[str, str] | None,
+             docker: str | None, on_progress: Callable[[str], None] | None, notes: list[str]) -> str | None:
+    """The verified multi-stage conversion of ``fixed``, or None (with a note saying why)."""
+    try:
+        from decruft.multistage.convert import ConvertOptions, convert_file
+    except ImportError:
+        notes.append("no multi-stage conversion in this decruft version")
+        return None
+    from decruft.fix.verify import SmokeSpec
+
+    spec = SmokeSpec.from_file(smoke_file) if smoke_file.is_file() else SmokeSpec()
+    options = ConvertOptions(context=context, build_args=dict(build_args or {}), smoke=spec, docker=docker,
+                             on_progress=on_progress, write=False, backup=False)
+    conversion = convert_file(fixed, options)
+    if conversion.converted and conversion.text:
+        notes.append("multi-stage conversion: " + "; ".join(conversion.explanation[:2]))
+        return conversion.text
+    notes.append(f"not converted to a multi-stage build: {conversion.reason}")
+    return None
 
 
 class Editor:
