@@ -175,9 +175,20 @@ class BenchEngine:
         return match.group(1) if match else None
 
     # ------------------------------------------------------------------ cache control
-    def build_cache_records(self) -> list[dict]:
-        data = self.client.api.df()
-        return list(data.get("BuildCache") or [])
+    def build_cache_records(self, wait: float = 300.0) -> list[dict]:
+        """The engine's build-cache records. The engine runs one disk-usage walk at a time and
+        refuses a second one ("a disk usage operation is already running"), so wait for it."""
+        import docker.errors
+
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                data = self.client.api.df()
+                return list(data.get("BuildCache") or [])
+            except docker.errors.APIError as exc:
+                if "already running" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
 
     def prune_cache_since(self, since: float) -> int:
         """Remove the build-cache records used at or after ``since`` (see the module doc)."""

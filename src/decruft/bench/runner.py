@@ -36,6 +36,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
+import docker.errors
+
 from decruft.bench.engine import (
     BenchEngine,
     CacheStrategy,
@@ -48,6 +50,7 @@ from decruft.bench.engine import (
 from decruft.bench.model import BenchResult, SideError, SideResult
 from decruft.bench.workspace import Editor, Workspace, prepare
 from decruft.engine.buildkit import BuildError
+from decruft.errors import DecruftError
 
 PREFIX = "decruft-bench"
 DEFAULT_REGISTRY = "127.0.0.1:5000"
@@ -225,6 +228,10 @@ class _Run:
             side.error = SideError(self._phase, exc.message, exc.log_tail)
         except TransferError as exc:
             side.error = SideError(self._phase, str(exc), exc.log_tail)
+        except (DecruftError, docker.errors.APIError, OSError) as exc:
+            # The engine refused something other than a build (reading the image, pruning):
+            # this side's figures stop here, the other side is still measured.
+            side.error = SideError(self._phase, f"{type(exc).__name__}: {exc}")
         finally:
             self.done = planned_end
             self._progress(side, "done" if side.ok else "failed")
