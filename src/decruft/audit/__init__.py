@@ -12,9 +12,7 @@ in milliseconds). Results come back in input order and equal a sequential run's.
 from __future__ import annotations
 
 import bisect
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -198,6 +196,9 @@ def _audit_in_workers(paths: list[str], options: AuditOptions, workers: int) -> 
     chunk_count = workers * 4
     size = -(-len(paths) // chunk_count)
     chunks = [paths[start:start + size] for start in range(0, len(paths), size)]
+    import multiprocessing  # here: a one-file audit (pre-commit) should not pay for the import
+    from concurrent.futures import ProcessPoolExecutor
+
     result = AuditResult()
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         for part in pool.map(_audit_sequentially, chunks, [options] * len(chunks)):

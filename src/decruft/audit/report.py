@@ -22,15 +22,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from decruft import __version__
 from decruft.audit import AuditResult
 from decruft.audit.rule import Finding, Severity, all_rules, format_bytes, get_rule
 from decruft.errors import DecruftError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich is imported by the human-output functions only: JSON, SARIF and GitHub output (CI,
+# pre-commit) skip its import, a third of a one-file audit's start-up.
 
 SCHEMA_VERSION = 1
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -298,7 +301,10 @@ def to_github(result: AuditResult) -> list[str]:
 
 
 # ---------------------------------------------------------------------- human output
-def print_text(result: AuditResult, console: Console | None = None) -> None:
+def print_text(result: AuditResult, console: "Console | None" = None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
     console = console or Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     for text in result.input_errors:
@@ -342,7 +348,10 @@ def _read_lines(path: str | None) -> list[str]:
         return []
 
 
-def _print_finding(console: Console, finding: Finding, lines: list[str]) -> None:
+def _print_finding(console: "Console", finding: Finding, lines: list[str]) -> None:
+    from rich.markup import escape
+    from rich.text import Text
+
     style = _STYLE[finding.severity]
     stage = f" [dim](stage {escape(finding.stage)})[/]" if finding.stage else ""
     console.print(
@@ -401,6 +410,9 @@ def rule_to_dict(registered) -> dict[str, Any]:
 
 
 def print_rules(output_format: str = "text") -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     rules = all_rules()
     if output_format == "json":
         sys.stdout.write(json.dumps([rule_to_dict(r) for r in rules], indent=2) + "\n")
@@ -421,6 +433,9 @@ def print_rules(output_format: str = "text") -> None:
 
 
 def print_rule_docs(code: str, output_format: str = "text") -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
     registered = get_rule(code)
     if registered is None:
         raise DecruftError(f"unknown rule {code!r}; `decruft rules` lists them")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from decruft.audit.context import RuleContext
 from decruft.audit.facts.commands import pattern_covers
-from decruft.context.dockerignore import go_path_match
 from decruft.dockerfile.nodes import Instruction
 from decruft.shell import ShellCommand, ShellScript
 
@@ -473,6 +472,8 @@ def _context_entries(context: RuleContext) -> list | None:
 
 def _copy_glob_matches(pattern: str, path: str) -> bool:
     """BuildKit matches COPY/ADD source wildcards with Go's filepath.Match."""
+    from decruft.context.dockerignore import go_path_match  # only when a COPY has wildcards
+
     try:
         return go_path_match(pattern, path)
     except ValueError:
