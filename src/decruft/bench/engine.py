@@ -12,10 +12,12 @@ builder prune -af`` would do it, and would also throw away every other build cac
 shared engine. Instead decruft removes only the cache records used since the benchmark began:
 the engine lists its build-cache records (``GET /system/df``: id, last use, in use), and one
 ``docker builder prune -af --filter id=^(id1|id2|...)$`` removes them (the ``id`` filter is a
-regular expression; repeated while parents become free). Base images are images, not build
-cache, so they stay, exactly as on a runner whose base image is pulled before the build; a
-record another build created in the same minutes goes too, which only makes that build's next
-run slower. Images: only the tags this run created are removed (never an image by id: a
+regular expression; repeated while parents become free). Cache mounts (``RUN --mount=type=cache``)
+are removed whoever used them last: they are shared between all builds by id (by default the
+target path), so any earlier build's ``/root/.cache/pip`` would warm a cold one. Base images
+are images, not build cache, so they stay, exactly as on a runner whose base image is pulled
+before the build; a record another build used in the same minutes goes too, which only makes
+that build's next run slower. Images: only the tags this run created are removed (never an image by id: a
 Dockerfile that only says ``FROM x`` builds the id of ``x``), plus images carrying this run's
 label ``decruft-bench=<token>``.
 
@@ -191,11 +193,15 @@ class BenchEngine:
                 time.sleep(1.0)
 
     def prune_cache_since(self, since: float) -> int:
-        """Remove the build-cache records used at or after ``since`` (see the module doc)."""
+        """Remove the build-cache records used at or after ``since``, and every cache mount
+        (``RUN --mount=type=cache`` directories are shared by all builds with the same id, by
+        default the target path, so one made by any earlier build would warm a "cold" one)."""
         removed = 0
         for _round in range(4):
             ids = [record["ID"] for record in self.build_cache_records()
-                   if not record.get("InUse") and _parse_time(record.get("LastUsedAt") or record.get("CreatedAt")) >= since]
+                   if not record.get("InUse") and (
+                       record.get("Type") == "exec.cachemount"
+                       or _parse_time(record.get("LastUsedAt") or record.get("CreatedAt")) >= since)]
             if not ids:
                 break
             pattern = "^(" + "|".join(re.escape(i) for i in ids) + ")$"

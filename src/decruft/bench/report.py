@@ -101,8 +101,9 @@ def headline(result: BenchResult) -> list[str]:
     original, optimised = result.original, result.optimised
     if original and optimised and original.image_size_bytes and optimised.image_size_bytes:
         ratio = optimised.image_size_bytes / original.image_size_bytes
+        how = f"{(1 - ratio) * 100:.1f} % smaller" if ratio <= 1 else f"{(ratio - 1) * 100:.1f} % larger"
         lines.append(f"Image {format_bytes(original.image_size_bytes)} -> {format_bytes(optimised.image_size_bytes)} "
-                     f"({(1 - ratio) * 100:.1f} % smaller).")
+                     f"({how}).")
     within = result.within_side_ratios()
     for side in result.sides():
         figures = within.get(side.name, {})

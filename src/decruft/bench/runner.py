@@ -2,8 +2,9 @@
 
 Order, for the original side and then the optimised one (each step ``repeat`` times):
 
-1. **cold build**: ``--no-cache`` (BuildKit ignores its cache; base images are local). The
-   first cold image is read for size, layers, files and the treemap.
+1. **cold build**: the build-cache records used since the run began and all cache mounts
+   removed, then ``--no-cache`` (base images are local). The first cold image is read for
+   size, layers, files and the treemap.
 2. **source change**: one unmodified build (cache warm), then per sample: edit the source
    file, rebuild, put the file back; steps re-run versus served from the cache are counted.
 3. **dependency change**: the same with one manifest.
@@ -240,6 +241,9 @@ class _Run:
         self._phase = "cold build"
         tag = self._tag(side, "cold")
         for sample in range(self.options.repeat):
+            # --no-cache skips the step cache but not cache mounts: those go first.
+            self._progress(side, "emptying the local cache")
+            self.engine.prune_cache_since(self.started - 1.0)
             built = self._build(side, file, f"cold build {sample + 1}/{self.options.repeat}", tag, no_cache=True)
             side.add("cold_build_s", built.seconds)
             if sample == 0:
