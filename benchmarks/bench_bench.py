@@ -44,7 +44,45 @@ HEADING = "## Bench"
 WARM_GOAL, CI_GOAL = 0.15, 3.0
 
 
-def measure(name: str, repeat: int) -> BenchResult:
+def wait_for_engine(seconds: float = 300.0) -> None:
+    from decruft.engine import engine_status
+
+    deadline = time.time() + seconds
+    while not engine_status().reachable:
+        if time.time() > deadline:
+            raise SystemExit("no Docker engine answers (scripts/docker-up starts one)")
+        time.sleep(5)
+
+
+def engine_failed(result: BenchResult) -> bool:
+    """A side lost to the engine itself (Docker 20.10's BuildKit can panic with "failed to get
+    edge" when concurrent builds of other sessions share steps; the daemon restarts)."""
+    words = ("stopped answering", "Connection aborted", "Connection refused", "Connection reset",
+             "Cannot connect to the Docker daemon", "EOF")
+    return any(side.error and any(w in side.error.message + side.error.log_tail[-300:] for w in words)
+               for side in result.sides())
+
+
+def measure(name: str, repeat: int, attempts: int = 3) -> BenchResult:
+    """`measure_once`, again (up to ``attempts`` times) when the engine went away under it."""
+    from decruft.engine import EngineUnavailableError
+
+    for attempt in range(1, attempts + 1):
+        wait_for_engine()
+        try:
+            result = measure_once(name, repeat)
+        except EngineUnavailableError as exc:
+            print(f"{name}: the engine went away ({exc}); attempt {attempt} of {attempts}", flush=True)
+            continue
+        if not engine_failed(result) or attempt == attempts:
+            if attempt > 1:
+                result.notes.append(f"measured on attempt {attempt}: the engine restarted during an earlier one")
+            return result
+        print(f"{name}: the engine failed during the run; attempt {attempt} of {attempts}", flush=True)
+    raise SystemExit(f"{name}: the engine kept failing")
+
+
+def measure_once(name: str, repeat: int) -> BenchResult:
     example = ROOT / "examples" / name
     started = time.time()
 
