@@ -63,6 +63,7 @@ class Row:
     inferred: list[str] = field(default_factory=list)
     smoke: str = ""
     seconds: float = 0.0
+    detail: str = ""
 
     @property
     def reduction(self) -> float:
@@ -86,7 +87,7 @@ def run_one(example: Path, cold: bool, engine: DockerEngine) -> Row:
         spec = SmokeSpec.from_file(work / "smoke.json")
         conversion = convert_file(work / "Dockerfile", ConvertOptions(
             smoke=spec, write=False, on_progress=lambda m: print(f"  {example.name}: {m}", flush=True)), engine=engine)
-        row = Row(example.name, conversion.converted, reason=conversion.reason,
+        row = Row(example.name, conversion.converted, reason=conversion.reason, detail=conversion.detail[-800:],
                   runtime_base=conversion.runtime_base,
                   ecosystem=conversion.plan.ecosystem if conversion.plan else "")
         if conversion.original is not None:
@@ -121,6 +122,24 @@ def cold_builds(engine: DockerEngine, context: Path, original: Path, converted: 
         return times[0], times[1]
     finally:
         session.close()
+
+
+ENGINE_TROUBLE = ("Cannot connect to the Docker daemon", "did not provide an image ID", "Connection refused",
+                  "connection reset", "Connection aborted", "EOF")
+
+
+def engine_failed(row: Row) -> bool:
+    return not row.converted and any(text in row.detail for text in ENGINE_TROUBLE)
+
+
+def wait_for_engine(limit: float = 600.0) -> None:
+    from decruft.engine import clear_probe_cache, engine_reachable
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and not engine_reachable():
+        time.sleep(10)
+    time.sleep(5)
+    clear_probe_cache()
 
 
 def _seconds(value: float | None) -> str:
@@ -203,12 +222,32 @@ def main() -> None:
         load_start = " ".join(f"{v:.2f}" for v in os.getloadavg())
         engine = DockerEngine()
         rows = []
+        previous: dict[str, Row] = {}
+        if args.json and args.only and Path(args.json).exists():
+            # --only with an existing --json: rerun those apps, keep the other rows
+            previous = {row["name"]: Row(**row) for row in json.loads(Path(args.json).read_text())["rows"]}
         for example in examples(args.only):
             print(f"{example.name}: converting", flush=True)
-            row = run_one(example, not args.no_cold, engine)
+            for attempt in (1, 2):
+                try:
+                    row = run_one(example, not args.no_cold, engine)
+                except Exception as exc:  # one broken app must not lose the others' numbers
+                    row = Row(example.name, False, reason=f"benchmark error: {type(exc).__name__}",
+                              detail=str(exc)[-800:])
+                if attempt == 1 and engine_failed(row):
+                    # Docker 20.10's BuildKit can crash the daemon under concurrent builds
+                    # (moby/moby#42414 "panic: failed to get edge"): wait for it, retry once.
+                    print(f"{example.name}: the engine failed ({row.detail[-200:]!r}); waiting and retrying", flush=True)
+                    wait_for_engine()
+                    engine = DockerEngine()
+                    continue
+                break
             print(f"{example.name}: {'converted' if row.converted else 'not converted: ' + row.reason} "
                   f"({row.seconds:.0f} s)", flush=True)
             rows.append(row)
+        if previous:
+            done = {row.name for row in rows}
+            rows = sorted(rows + [row for name, row in previous.items() if name not in done], key=lambda r: r.name)
         meta = {
             "command": "python benchmarks/bench_multistage.py " + " ".join(sys.argv[1:]),
             "host": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
