@@ -146,3 +146,23 @@ def test_cli_converts_and_explains(docker, tmp_path):
     assert "size: " in done.stdout
     assert "FROM debian:bookworm-slim" in dockerfile.read_text()
     assert (tmp_path / "Dockerfile.orig").exists()
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_bundled_python_example_converts(docker, tmp_path):
+    """python-app (markupsafe's C extension compiled with gcc): venv + slim runtime, every
+    requirement imports in both images, at least 60 % smaller (the issue's goal)."""
+    import shutil
+
+    work = tmp_path / "python-app"
+    shutil.copytree(EXAMPLES / "python-app", work)
+    conversion = convert_file(work / "Dockerfile", ConvertOptions(
+        smoke=SmokeSpec.from_file(work / "smoke.json"), write=False))
+    assert conversion.converted, (conversion.reason, conversion.detail)
+    assert conversion.runtime_base == "python:3.11-slim"
+    assert [c.name for c in conversion.checks if c.passed] == ["python imports"]
+    assert conversion.size_change is not None and conversion.size_change < -0.6
+    assert any("_speedups" in elf.path for elf in conversion.elves)  # the compiled extension was read
+    assert _leftovers(docker, conversion.token) == []

@@ -317,3 +317,41 @@ def test_application_paths(copy, expected):
     source = f"FROM python:3.11\nWORKDIR /srv\n{copy}\nRUN pip install flask\nCMD [\"flask\"]\n"
     plan = plan_conversion(source)
     assert [a.source for a in plan.artifacts if a.source != "/opt/venv"] == expected
+
+
+def test_r_stages_only_the_packages_the_app_loads(tmp_path):
+    (tmp_path / "app.R").write_text('library(httpuv)\nsuppressMessages(require("jsonlite"))\nx <- data.table::fread\n'
+                                   "utils::head(1)\n")
+    (tmp_path / "pkg" / "mine").mkdir(parents=True)
+    (tmp_path / "pkg" / "mine" / "DESCRIPTION").write_text("Package: mine\nVersion: 1.0\n")
+    source = ("FROM r-base:4.2\nRUN apt-get update && apt-get install -y r-cran-plumber r-base-dev\n"
+              "RUN Rscript -e 'install.packages(c(\"glue\", \"R6\"))'\nCOPY . /app\nWORKDIR /app\n"
+              "RUN R CMD INSTALL pkg/mine\nCMD [\"Rscript\", \"app.R\"]\n")
+    plan = plan_conversion(source, context=tmp_path)
+    line = next(line for line in plan.build_text.splitlines() if line.startswith("RUN Rscript -e 'ip <-"))
+    assert line.endswith("' R6 data.table glue httpuv jsonlite mine plumber")
+    assert [a.source for a in plan.artifacts] == ["/decruft/R/", "/app"]
+    assert "which = c(\"Depends\", \"Imports\")" in line  # LinkingTo is build-time only
+
+
+def test_r_without_its_code_in_the_context_copies_the_whole_site_libraries(tmp_path):
+    plan = plan_conversion("FROM r-base:4.2\nRUN apt-get update && apt-get install -y r-cran-httpuv\n"
+                           "COPY run.sh /usr/local/bin/\nCMD [\"run.sh\"]\n", context=tmp_path)
+    assert [a.source for a in plan.artifacts] == ["/usr/local/lib/R/site-library", "/usr/lib/R/site-library",
+                                                  "/usr/local/bin/run.sh"]
+
+
+@pytest.mark.parametrize("cmd, scripts, expected", [
+    ('["npx", "serve", "-s", "build", "-l", "5000"]', {}, ("build", 5000)),
+    ('["npx", "http-server", "dist", "-p", "8081"]', {}, ("dist", 8081)),
+    ('["npm", "start"]', {"start": "serve -s out"}, ("out", 3000)),
+    ('["npm", "run", "preview"]', {"preview": "vite preview --port 8080 --host"}, ("dist", 8080)),
+    ('["node", "server.js"]', {}, None),
+    ('["npm", "start"]', {"start": "node dist/index.js"}, None),
+])
+def test_static_front_end_detection(cmd, scripts, expected, tmp_path):
+    from decruft.multistage.node import static_output
+    from decruft.multistage.plan import read_stage
+
+    facts = read_stage(f"FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nCMD {cmd}\n")
+    assert static_output(facts, {"scripts": scripts}) == expected
