@@ -40,7 +40,6 @@ class _Collector(HTMLParser):
     def __init__(self):
         super().__init__()
         self.external = []
-        self.scripts = []
 
     def handle_starttag(self, tag, attrs):
         for name, value in attrs:
@@ -153,3 +152,17 @@ def test_html_renders_without_errors_and_shows_the_json_numbers(browser, request
         assert page.locator("svg.treemap.dimmed rect.cell.on").count() == 1
         assert problems == []
     page.close()
+
+
+def test_treemap_cells_beyond_the_limit_fold_into_other_keeping_the_total():
+    from decruft.bench.imageview import fold_cells
+
+    cells = {(f"usr/lib/d{i}", "-"): [1000 - i, 1] for i in range(10)}
+    cells[("app", "docs")] = [5, 2]
+    cells[("etc/empty", "-")] = [0, 3]
+    folded = fold_cells(cells, limit=4)
+    assert [c.directory for c in folded[:4]] == ["usr/lib/d0", "usr/lib/d1", "usr/lib/d2", "usr/lib/d3"]
+    others = {c.directory: c for c in folded[4:]}
+    assert set(others) == {"app/(other)", "usr/(other)"}
+    assert sum(c.bytes for c in folded) == sum(v[0] for v in cells.values())
+    assert others["usr/(other)"].files == 6
