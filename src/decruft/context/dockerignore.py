@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -437,11 +438,11 @@ class Pattern:
             bare = r"|\A" + re.escape(suffix[1:]) + r"\Z" if suffix.startswith("/") else ""
             self.python_regex = r"[\s\S]*" + re.escape(suffix) + r"\Z" + bare
             return _suffix_matcher(suffix)
-        try:
-            self.python_regex = python_source(source)
-            return compile_go_regex(source)
-        except GoRegexError as bad:
-            return self._defer(bad)
+        compiled = _compiled_go_regex(source)
+        if isinstance(compiled, GoRegexError):
+            return self._defer(compiled)
+        self.python_regex, matcher = compiled
+        return matcher
 
     def _defer(self, bad: GoRegexError) -> Callable[[str], bool]:
         """Go compiles the regexp at first use, so BuildKit fails only when it is reached."""
@@ -475,6 +476,17 @@ class Pattern:
 
     def __repr__(self) -> str:
         return f"Pattern({self.source!r}, {self.kind}, line={self.line})"
+
+
+@lru_cache(maxsize=4096)
+def _compiled_go_regex(source: str) -> "tuple[str | None, Callable[[str], bool]] | GoRegexError":
+    """Both translations of one Go regexp, once per process: the same patterns come back in
+    every ignore file a run evaluates (decruft's proposals, one per audited context). The
+    predicate is pure, so Patterns share it (``disable`` replaces only the instance's)."""
+    try:
+        return python_source(source), compile_go_regex(source)
+    except GoRegexError as bad:
+        return bad
 
 
 def _never(_path: str) -> bool:
