@@ -22,7 +22,6 @@ from decruft.audit.facts import parse_image_reference
 from decruft.multistage.plan import (
     Artifact,
     ExtraCheck,
-    NotConvertible,
     Plan,
     StageFacts,
     app_artifacts,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from dataclasses import dataclass, field
-from typing import Callable
 
 from decruft.audit.context import data_table
 from decruft.audit.facts import parse_image_reference
@@ -165,12 +164,6 @@ class StageFacts:
     def workdir(self, instruction: Instruction) -> str:
         return self.workdirs.get(id(instruction), "/")
 
-    def runs(self) -> list[Instruction]:
-        return [i for i in self.stage.instructions if i.keyword == "RUN"]
-
-    def find(self, predicate: Callable[[ShellCommand], bool]) -> list[tuple[Instruction, ShellCommand]]:
-        return [(i, c) for i, c in self.commands if predicate(c)]
-
     def installed_packages(self) -> list[str]:
         """Names given to apt-get/apt/apk/dnf/yum install (version pins dropped)."""
         names: list[str] = []
@@ -260,8 +253,6 @@ def read_stage(source: str, path: str = "Dockerfile", build_args: dict[str, str]
         elif keyword == "USER":
             user = model.expand(instruction, instruction.args).strip() or None
         elif keyword == "RUN":
-            if instruction.flag_values("mount") and any("from=" in v for v in instruction.flag_values("mount")):
-                pass  # a bind/cache mount from another stage: fine in the build stage
             script = instruction.shell
             if script is not None:
                 commands += [(instruction, command) for command in script.commands]
@@ -304,7 +295,7 @@ def choose_stage(model: Model) -> Stage:
 def toolchain_in(model: Model, stage: Stage) -> list[str]:
     """Why ``stage`` ships a toolchain: an SDK base image, build tools installed, or a build run."""
     reasons = []
-    base = stage.root_base() if hasattr(stage, "root_base") else stage.base_resolved
+    base = stage.root_base()
     kind = sdk_kind(base)
     if kind:
         reasons.append(f"its base {base} is a {kind}")
@@ -317,13 +308,14 @@ def toolchain_in(model: Model, stage: Stage) -> list[str]:
                     name = _unpin(name)
                     if name in tools["names"] or any(fnmatch.fnmatchcase(name, p) for p in tools["patterns"]):
                         reasons.append(f"it installs {name}")
-            if (command.name, command.subcommand) in BUILD_COMMANDS:
-                reasons.append(f"it runs `{command.name} {command.subcommand}`")
+            if command.name in COMPILERS or (command.name, command.subcommand) in BUILD_COMMANDS:
+                reasons.append(f"it runs `{command.name}`")
     return reasons
 
 
-BUILD_COMMANDS = frozenset({("go", "build"), ("go", "install"), ("make", None), ("make", "install"), ("mvn", "package"),
-                            ("gradle", "build"), ("cargo", "build"), ("gcc", None), ("cc", None)})  # fmt: skip
+COMPILERS = frozenset({"make", "gcc", "g++", "cc", "c++", "clang", "clang++", "javac", "rustc", "tsc", "cmake"})
+BUILD_COMMANDS = frozenset({("go", "build"), ("go", "install"), ("mvn", "package"), ("mvn", "install"),
+                            ("gradle", "build"), ("cargo", "build"), ("cargo", "install")})  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ base images
@@ -416,6 +408,7 @@ def build_stage_text(facts: StageFacts, insertions: list[Insertion], appended: l
     if not body.endswith("\n"):
         body += "\n"
     if appended:
+        body += "# Added by decruft fix --multistage: stage what the runtime stage takes.\n"
         body += "".join(line + "\n" for line in appended)
     return body
 
@@ -467,10 +460,6 @@ def chowned_paths(facts: StageFacts) -> dict[str, str]:
             path = target if target.startswith("/") else posixpath.join(facts.workdir(instruction), target)
             found[posixpath.normpath(path)] = owner
     return found
-
-
-def carried_instructions(facts: StageFacts) -> list[Instruction]:
-    return list(facts.carried)
 
 
 def is_numeric_user(user: str | None) -> bool:
