@@ -12,7 +12,8 @@ Goal (for the optimised Dockerfiles): a rebuild after a source change takes <= 1
 cold build, and a CI build seeded from the registry cache is >= 3x faster than one without.
 
     .venv/bin/python benchmarks/bench_bench.py                     # the default examples
-    .venv/bin/python benchmarks/bench_bench.py --only go-app       # one (repeatable)
+    .venv/bin/python benchmarks/bench_bench.py --only c-app        # one more (repeatable; rows of
+                                                                   # earlier runs in bench-results/ stay)
     .venv/bin/python benchmarks/bench_bench.py --repeat 1          # quicker, noisier
     .venv/bin/python benchmarks/bench_bench.py --from-json         # re-render RESULTS.md only
     .venv/bin/python benchmarks/bench_bench.py --no-write          # do not touch RESULTS.md
@@ -206,6 +207,11 @@ def main() -> int:
         (OUT / f"{name}.html").write_text(render_html(result))
         print(_row(name, result), flush=True)
     seconds = None if args.from_json else time.time() - started
+    # Examples measured by an earlier run (--only) keep their row.
+    for path in sorted(OUT.glob("*.json")):
+        if path.stem not in results:
+            results[path.stem] = result_from_dict(json.loads(path.read_text()))
+    results = dict(sorted(results.items()))
     text = section(results, results[names[0]].repeat, seconds)
     print(text)
     if not args.no_write:
