@@ -511,9 +511,10 @@ def run_child(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> 
         return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out.read(), proc.returncode)
 
 
-def run_decruft(corpus: Path, repeats: int) -> tuple[list[Run], dict]:
-    runs = [run_child([str(BIN / "decruft"), "audit", "--format", "json", str(corpus)], corpus.parent)
-            for _ in range(repeats)]
+def run_decruft(corpus: Path, repeats: int, jobs: int = 0) -> tuple[list[Run], dict]:
+    """``decruft audit`` over the corpus; ``jobs`` 0 is its default (one worker per CPU)."""
+    command = [str(BIN / "decruft"), "audit", "--format", "json", "--jobs", str(jobs), str(corpus)]
+    runs = [run_child(command, corpus.parent) for _ in range(repeats)]
     return runs, json.loads(runs[-1].stdout)
 
 
@@ -537,6 +538,19 @@ def run_hadolint(files: list[str], batch: int, workdir: Path) -> tuple[float, fl
         processes += 1
         results.extend(json.loads(run.stdout or b"[]"))
     return wall, cpu, results, processes
+
+
+def run_hadolint_parallel(files: list[str], batch: int, workdir: Path, workers: int) -> tuple[float, float]:
+    """The same batches, ``workers`` processes at a time (``xargs -P``): hadolint on every CPU."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = hadolint_env(workdir)
+    chunks = [files[start : start + batch] for start in range(0, len(files), batch)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        runs = list(pool.map(lambda chunk: run_child(
+            [str(BIN / "hadolint"), "--no-fail", "--no-color", "-f", "json", *chunk], workdir, env), chunks))
+    return time.perf_counter() - start, sum(run.cpu for run in runs)
 
 
 def run_per_file(tool: list[str], files: list[str], workdir: Path, env=None) -> tuple[float, float]:
@@ -915,6 +929,13 @@ def main(argv: list[str] | None = None) -> int:
         dec_files = dec_data["summary"]["files"]
         print(f"decruft: {dec_files} files, wall {dec_wall:.2f} s, cpu {dec_cpu:.2f} s, rss {dec_rss:.1f} MB",
               file=sys.stderr)
+        one_runs, one_data = run_decruft(corpus, args.repeats, jobs=1)
+        if one_data != dec_data:
+            raise SystemExit("decruft --jobs 1 and the default (parallel) run disagree")
+        one_wall = statistics.median(r.wall for r in one_runs)
+        one_cpu = statistics.median(r.cpu for r in one_runs)
+        one_rss = max(r.max_rss_kb for r in one_runs) / 1024
+        print(f"decruft --jobs 1: wall {one_wall:.2f} s, cpu {one_cpu:.2f} s, rss {one_rss:.1f} MB", file=sys.stderr)
         sample = files[:: max(1, len(files) // args.per_file_sample)][: args.per_file_sample]
         dec_pf_wall, dec_pf_cpu = run_per_file([str(BIN / "decruft"), "audit", "--format", "json"], sample[:30], workdir)
         if args.skip_hadolint:
@@ -925,6 +946,10 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         pf_wall, pf_cpu = run_per_file([str(BIN / "hadolint"), "--no-fail", "-f", "json"], sample, workdir,
                                        hadolint_env(workdir))
+        cpus = len(os.sched_getaffinity(0))
+        had_par_wall, had_par_cpu = run_hadolint_parallel(files, args.batch, workdir, cpus)
+        print(f"hadolint, {cpus} processes at a time: wall {had_par_wall:.2f} s, cpu {had_par_cpu:.2f} s",
+              file=sys.stderr)
         load_after = os.getloadavg()
 
         eq = equivalents()
@@ -938,6 +963,7 @@ def main(argv: list[str] | None = None) -> int:
         report = render(
             args=args, files=files, lines=lines, rules=rules, version=version, decruft_version=__version__,
             dec=(dec_wall, dec_cpu, dec_rss, dec_files, len(dec_data["findings"]), len(dec_runs)),
+            one=(one_wall, one_cpu, one_rss), had_par=(had_par_wall, had_par_cpu, cpus),
             dec_pf=(dec_pf_wall, dec_pf_cpu, min(30, len(sample))),
             had=(had_wall, had_cpu, processes, len(had_results)), pf=(pf_wall, pf_cpu, len(sample)),
             eq=eq, per_code=per_code, cases=cases, compared=compared, parse_failures=parse_failures,
@@ -973,20 +999,34 @@ def render(**v) -> str:
         "(other jobs were running, so CPU time is the steadier figure)."
     )
     out += ["", "| | files | wall s | CPU s | files/s (wall) | files/s (CPU) | peak RSS |", "|---|---:|---:|---:|---:|---:|---:|"]
-    out.append(f"| decruft, 1 process (median of {repeats}) | {dec_files} | {dec_wall:.2f} | {dec_cpu:.2f} | "
-               f"{rate(dec_files, dec_wall):.0f} | {rate(dec_files, dec_cpu):.0f} | {dec_rss:.0f} MB |")
-    out.append(f"| hadolint, {args.batch} files/process ({processes} processes) | {n} | {had_wall:.2f} | {had_cpu:.2f} | "
-               f"{rate(n, had_wall):.1f} | {rate(n, had_cpu):.1f} | |")
+    one_wall, one_cpu, one_rss = v["one"]
+    par_wall, par_cpu, cpus = v["had_par"]
+    out.append(f"| decruft, default: one worker per CPU (median of {repeats}) | {dec_files} | {dec_wall:.2f} | "
+               f"{dec_cpu:.2f} | {rate(dec_files, dec_wall):.0f} | {rate(dec_files, dec_cpu):.0f} | {dec_rss:.0f} MB |")
+    out.append(f"| decruft `--jobs 1` (median of {repeats}) | {dec_files} | {one_wall:.2f} | {one_cpu:.2f} | "
+               f"{rate(dec_files, one_wall):.0f} | {rate(dec_files, one_cpu):.0f} | {one_rss:.0f} MB |")
+    out.append(f"| hadolint, {args.batch} files/process ({processes} processes, one at a time) | {n} | {had_wall:.2f} | "
+               f"{had_cpu:.2f} | {rate(n, had_wall):.1f} | {rate(n, had_cpu):.1f} | |")
+    out.append(f"| hadolint, the same batches {cpus} at a time (`xargs -P{cpus}`) | {n} | {par_wall:.2f} | "
+               f"{par_cpu:.2f} | {rate(n, par_wall):.1f} | {rate(n, par_cpu):.1f} | |")
     out.append(f"| hadolint, 1 file/process (sample) | {pf_n} | {pf_wall:.2f} | {pf_cpu:.2f} | "
                f"{rate(pf_n, pf_wall):.1f} | {rate(pf_n, pf_cpu):.1f} | |")
     out.append(f"| decruft, 1 file/process (sample) | {dpf_n} | {dpf_wall:.2f} | {dpf_cpu:.2f} | "
                f"{rate(dpf_n, dpf_wall):.1f} | {rate(dpf_n, dpf_cpu):.1f} | |")
-    ratio_wall = rate(dec_files, dec_wall) / rate(n, had_wall)
-    ratio_cpu = rate(dec_files, dec_cpu) / rate(n, had_cpu)
-    goal = "met" if min(ratio_wall, ratio_cpu) >= 30 else "NOT met"
-    out += ["", f"**Speed ratio decruft/hadolint (batched): {ratio_wall:.1f}x wall, {ratio_cpu:.1f}x CPU** "
-            f"(goal >= 30x: {goal}); decruft peak RSS {dec_rss:.0f} MB (goal < 200 MB: "
-            f"{'met' if dec_rss < 200 else 'NOT met'}). decruft reported {dec_findings} findings; hadolint "
+    ratio_default = had_wall / dec_wall
+    ratio_cores = par_wall / dec_wall
+    ratio_single = had_wall / one_wall
+    ratio_cpu = had_cpu / one_cpu
+    rss = max(dec_rss, one_rss)
+    out += ["", "**Speed ratios decruft/hadolint** (wall time unless said):", "",
+            f"- as each runs by default (decruft on every CPU, hadolint one process after another): "
+            f"**{ratio_default:.1f}x**",
+            f"- both on all {cpus} CPUs (hadolint batches `xargs -P{cpus}`): **{ratio_cores:.1f}x**",
+            f"- both on one CPU (decruft `--jobs 1`): **{ratio_single:.1f}x**; CPU time: {ratio_cpu:.1f}x",
+            "",
+            f"Goal >= 30x: {'met' if ratio_cores >= 30 else 'NOT met'} on equal CPUs; "
+            f"peak RSS {rss:.0f} MB (goal < 200 MB: {'met' if rss < 200 else 'NOT met'}). "
+            f"decruft reported {dec_findings} findings (identical with `--jobs 1`); hadolint "
             f"{had_results} results (all its rules)."]
     out += ["", "### Agreement on hadolint's size/cache rules", ""]
     out.append(
