@@ -190,6 +190,18 @@ def render(rows: list[Row], meta: dict) -> str:
         "Smoke-check regressions written: 0 (a conversion whose smoke check or ecosystem checks differ is "
         "never written; it appears above as not converted).",
         "",
+        "Notes:",
+        "",
+        "* \"cold build after\" builds both stages of the converted file with `--no-cache`: the build stage "
+        "repeats the original's steps (plus the venv, prune, staging or `DESTDIR` install it adds), and BuildKit "
+        "builds the runtime stage's package install in parallel with it; the difference to \"before\" is what "
+        "the conversion costs per cold build.",
+        "* Runtime packages are only the ones the artifacts' ELF files need beyond the runtime base (and, for "
+        "apt-installed services, R from apt and Java from apt, the runtime package the build installed). "
+        "The packages column counts the dpkg database (0 for a base without one).",
+        "* A file that is not converted is left byte-identical; the reason is the line `decruft fix --multistage` "
+        "prints.",
+        "",
     ]
     return "\n".join(lines)
 

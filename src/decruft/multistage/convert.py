@@ -184,14 +184,17 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
     build_image = conversion.build_stage
     artifacts = list(plan.artifacts)
     extra_env: list[tuple[str, str]] = []
-    located: str | None = None
+    located: str | None = None  # the program as the entry names it (maybe a symlink)
+    resolved: str | None = None  # the file it is
     if plan.entry_binary:
-        located = _locate(engine, session, build_image, plan.entry_binary)
-        if located is None:
+        found = _locate(engine, session, build_image, plan.entry_binary)
+        if found is None:
             conversion.not_converted(f"the program the image runs ({plan.entry_binary}) is not in the build stage")
             return
+        located, resolved = found
         if not any(located == a.source or located.startswith(a.source.rstrip("/") + "/") for a in artifacts):
-            artifacts.insert(0, Artifact(located, located, "the program the image runs"))
+            # COPY follows a symlink named as the source; the archive endpoint does not: read the target.
+            artifacts.insert(0, Artifact(located, located, "the program the image runs", scan=located == resolved))
         directory = posixpath.dirname(located)
         if directory not in DEFAULT_PATH.split(":") and plan.entry_program and "/" not in plan.entry_program:
             # The build image found the program on its own PATH (golang's has /go/bin).
@@ -206,10 +209,12 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
         conversion.not_converted("this engine cannot stream files out of images")
         return
     scanned = [a.source for a in artifacts if a.scan]
+    if resolved is not None and resolved != located:
+        scanned.append(resolved)
     elves, provided, files = scan_image_paths(client, build_image.image_id, scanned)
     conversion.elves, conversion.scanned_files = elves, files
     needed = needed_sonames(elves, provided)
-    entry_elf = next((e for e in elves if located is not None and e.path == located), None)
+    entry_elf = next((e for e in elves if resolved is not None and e.path == resolved), None)
     data_keys: set[str] = set()
     if plan.ecosystem in ("go", "binary", "make-install"):
         for elf in elves:
@@ -279,14 +284,16 @@ def _execute(engine, session: _Session, image: ImageFacts, script: str, what: st
     return outcome.output
 
 
-def _locate(engine, session, image: ImageFacts, program: str) -> str | None:
+def _locate(engine, session, image: ImageFacts, program: str) -> tuple[str, str] | None:
+    """``(path as the entry names it, the file it resolves to)`` in the build image."""
     quoted = shlex.quote(program)
     if program.startswith("/"):
-        script = f"[ -f {quoted} ] && readlink -f {quoted}"
+        script = f"[ -f {quoted} ] && echo {quoted} && readlink -f {quoted}"
     else:
-        script = f"p=$(command -v {quoted}) && readlink -f \"$p\""
-    output = _execute(engine, session, image, script, "locate").strip().splitlines()
-    return output[-1] if output and output[-1].startswith("/") else None
+        script = f"p=$(command -v {quoted}) && echo \"$p\" && readlink -f \"$p\""
+    lines = [line.strip() for line in _execute(engine, session, image, script, "locate").splitlines()]
+    paths = [line for line in lines if line.startswith("/")]
+    return (paths[-2], paths[-1]) if len(paths) >= 2 else None
 
 
 def _existing(engine, session, image: ImageFacts, paths: list[str]) -> list[str]:
