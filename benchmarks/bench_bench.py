@@ -1,6 +1,6 @@
 """Bench benchmark: `decruft bench` on example projects, the figures behind the issue's goal.
 
-For each example (default: go-app, python-app, node-app), the library call behind
+For each example (default: go-app, python-app, node-app, static-site), the library call behind
 ``decruft bench examples/<name> --repeat 3 --format json`` (`decruft.bench.run_bench`: fix
 --unsafe, then the verified multi-stage conversion where it applies, both sides built with
 BuildKit, every figure the median of ``--repeat`` samples, CI figures against the local
@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from decruft.bench import BenchOptions, run_bench  # noqa: E402
 from decruft.bench.html import render_html  # noqa: E402
 from decruft.bench.model import BenchResult, result_from_dict  # noqa: E402
-from decruft.bench.report import format_factor, format_seconds, format_share  # noqa: E402
+from decruft.bench.report import format_factor, format_seconds, format_share, where_rebuilds_go  # noqa: E402
 from decruft.image.report import format_bytes  # noqa: E402
 
-DEFAULT_EXAMPLES = ("go-app", "python-app", "node-app")
+DEFAULT_EXAMPLES = ("go-app", "python-app", "node-app", "static-site")
 OUT = ROOT / "benchmarks" / "bench-results"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 HEADING = "## Bench"
@@ -166,6 +166,8 @@ def section(results: dict[str, BenchResult], repeat: int, seconds: float | None)
         if speedup is not None:
             verdict.append(f"CI speed-up {format_factor(speedup)} ({'met' if speedup >= CI_GOAL else 'NOT met'})")
         lines.append(f"- {name}: " + ("; ".join(verdict) or "not measured"))
+        for line in where_rebuilds_go(result):
+            lines.append(f"  - {line}")
         for note in result.notes:
             if note.startswith(("not converted", "multi-stage conversion")):
                 lines.append(f"  - {note}")

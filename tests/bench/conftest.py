@@ -25,6 +25,7 @@ def make_side(name: str, scale: float) -> SideResult:
                         "push_bytes": [1000, 1200, 1100], "pull_bytes": [5000, 5000, 5000]}.items():
         for value in values:
             side.add(key, value)
+    side.rerun_steps = {"warm_rebuild": [("[5/7] RUN npm run build", round(9.0 * scale, 3)), ("[4/7] COPY . .", 0.2)]}
     side.layer_sizes = [LayerSize(0, "", int(120_000_000 * scale)), LayerSize(1, "RUN apt-get update", 40_000_000),
                         LayerSize(2, "COPY . . # <script>", int(600_000_000 * scale), 200_000_000)]
     side.treemap = [

@@ -97,7 +97,7 @@ def test_bench_measures_both_sides_and_cleans_up(docker, tmp_path):
         # The CI build found every step in the registry (inline) cache, none in a local one.
         assert side["ci_registry_cache_steps_cached"] == 5 and side["ci_registry_cache_steps_rerun"] == 0
         assert side["compressed_size_bytes"] and side["push_bytes"] is not None and side["pull_s"] is not None
-        assert side["files"] > 300 and side["layer_sizes"] and side["treemap"]
+        assert side["files"] > 100 and side["layer_sizes"] and side["treemap"]  # busybox: ~270 paths
     assert snapshot(project) == before
     assert leftovers(docker, run_token) == []
 

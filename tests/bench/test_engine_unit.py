@@ -12,6 +12,7 @@ from decruft.bench.engine import (
     cache_arguments,
     cache_strategy,
     check_registry,
+    rerun_steps,
     split_reference,
     step_counts,
 )
@@ -46,6 +47,12 @@ def test_step_counts_count_instructions_only():
     counts = step_counts(BuildResult("sha256:x", (), LOG, 1.0, path, ()))
     # WORKDIR, COPY, RUN, COPY, builder RUN; FROM, internal steps and the export are not instructions.
     assert (counts.total, counts.cached, counts.rerun) == (5, 3, 2)
+
+
+def test_rerun_steps_are_the_steps_that_ran_slowest_first():
+    path = BuildPath("/usr/bin/docker", "builtin", {"DOCKER_BUILDKIT": "1"})
+    steps = rerun_steps(BuildResult("sha256:x", (), LOG, 1.0, path, ()))
+    assert steps == [("[builder 2/3] RUN go build ./...", 3.0), ("[5/5] COPY . .", 0.1)]
 
 
 @pytest.mark.parametrize("kind, driver, expected", [

@@ -19,6 +19,7 @@ def test_text_report_shows_ratios_and_the_goal_ratios(result):
     assert "takes 30 % of a cold build" in text
     assert "5.0x faster than one without" in text
     assert "3 of 7 steps re-run" in text
+    assert "Optimised, rebuild after a source change re-ran: [5/7] RUN npm run build 3.6 s; [4/7] COPY . . 0.2 s" in text
 
 
 def test_markdown_is_a_pull_request_table(result):

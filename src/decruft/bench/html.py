@@ -30,6 +30,7 @@ from decruft.bench.report import (
     format_seconds,
     headline,
     visible_rows,
+    where_rebuilds_go,
 )
 from decruft.image.report import format_bytes
 
@@ -270,6 +271,8 @@ def render_html(result: BenchResult) -> str:
         cells.append(f'<td class="{kind}" data-key="{row.key}" data-change="1">{_e(shown)}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
+    if where_rebuilds_go(result):
+        out.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in where_rebuilds_go(result)) + "</ul>")
     out.append('<p class="setup">' + "<br>".join(_e(line) for line in describe_setup(result)) + "</p>")
     if result.notes:
         out.append('<p class="setup">' + "<br>".join("note: " + _e(n) for n in result.notes) + "</p>")

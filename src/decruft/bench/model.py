@@ -88,6 +88,9 @@ class SideResult:
     treemap: list[TreemapCell] = field(default_factory=list)
     cruft_bytes: int | None = None
     notes: list[str] = field(default_factory=list)
+    # Per rebuild kind ("warm_rebuild", "dep_rebuild"): the steps the median sample re-ran,
+    # with BuildKit's duration for each, slowest first.
+    rerun_steps: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -132,6 +135,8 @@ class SideResult:
              "bytes": cell.bytes, "files": cell.files}
             for cell in self.treemap
         ]
+        data["rerun_steps"] = {key: [{"step": name, "seconds": seconds} for name, seconds in steps]
+                               for key, steps in sorted(self.rerun_steps.items())}
         data["notes"] = list(self.notes)
         return data
 
@@ -241,6 +246,8 @@ def side_from_dict(name: str, data: dict[str, Any]) -> SideResult:
                  for item in data.get("treemap") or []],
         cruft_bytes=data.get("cruft_bytes"),
         notes=list(data.get("notes") or []),
+        rerun_steps={key: [(item["step"], item["seconds"]) for item in steps]
+                     for key, steps in (data.get("rerun_steps") or {}).items()},
     )
 
 

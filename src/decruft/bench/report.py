@@ -119,6 +119,17 @@ def headline(result: BenchResult) -> list[str]:
     return lines
 
 
+def where_rebuilds_go(result: BenchResult, limit: int = 3) -> list[str]:
+    """Per side: the slowest steps a rebuild after a source change re-ran (BuildKit's times)."""
+    lines = []
+    for side in result.sides():
+        steps = side.rerun_steps.get("warm_rebuild") or []
+        if steps:
+            shown = "; ".join(f"{name} {format_seconds(seconds)}" for name, seconds in steps[:limit])
+            lines.append(f"{side.name.capitalize()}, rebuild after a source change re-ran: {shown}")
+    return lines
+
+
 def describe_setup(result: BenchResult) -> list[str]:
     engine = result.engine
     lines = [
@@ -165,7 +176,7 @@ def print_report(result: BenchResult, console) -> None:
         table.add_row(row.label, cell(result, result.original, row), cell(result, result.optimised, row),
                       Text(shown, style=style))
     console.print(table)
-    for line in headline(result):
+    for line in headline(result) + where_rebuilds_go(result):
         console.print(line, markup=False, highlight=False)
     for line in describe_setup(result):
         console.print(Text(line, style="dim"))
@@ -185,6 +196,9 @@ def markdown(result: BenchResult) -> str:
     for row in visible_rows(result):
         out.append(f"| {row.label} | {cell(result, result.original, row)} | "
                    f"{cell(result, result.optimised, row)} | {change(result, row)} |")
+    out.append("")
+    for line in where_rebuilds_go(result):
+        out.append(f"- {_escape(line)}")
     out.append("")
     for line in describe_setup(result):
         out.append(f"<sub>{_escape(line)}</sub><br>")

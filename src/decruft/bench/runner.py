@@ -46,6 +46,7 @@ from decruft.bench.engine import (
     cache_arguments,
     cache_strategy,
     check_registry,
+    rerun_steps,
     step_counts,
 )
 from decruft.bench.model import BenchResult, SideError, SideResult
@@ -263,6 +264,7 @@ class _Run:
             # record a later CI measurement must not find is marked as used by this run).
             self._build(side, file, "warm-up build", tag)
         target = self.workspace.context / relative
+        timed = []
         for sample in range(self.options.repeat):
             with self.editor.edited(target):
                 built = self._build(side, file, f"{what} {sample + 1}/{self.options.repeat}", tag)
@@ -270,6 +272,9 @@ class _Run:
             side.add(f"{key}_s", built.seconds)
             side.add(f"{key}_steps_rerun", counts.rerun)
             side.add(f"{key}_steps_cached", counts.cached)
+            timed.append((built.seconds, rerun_steps(built)))
+        timed.sort(key=lambda item: item[0])
+        side.rerun_steps[key] = timed[len(timed) // 2][1]  # the median sample's steps
 
     def _ci(self, side: SideResult, file: Path) -> None:
         assert self.strategy is not None and self.options.registry
