@@ -145,6 +145,9 @@ def test_html_renders_without_errors_and_shows_the_json_numbers(browser, request
     bars = page.eval_on_selector_all("svg.times g.time", "els => els.map(e => [e.dataset.side, e.dataset.key, +e.dataset.value])")
     for side, key, value in bars:
         assert value == expected["sides"][side][key]
+    layers = page.eval_on_selector_all("svg.layers g.layer", "els => els.map(e => [e.dataset.side, +e.dataset.index, +e.dataset.bytes])")
+    assert layers == [[name, layer["index"], layer["size_bytes"]]
+                      for name, side in expected["sides"].items() for layer in side["layer_sizes"]]
     if fixture == "result":
         assert len(bars) == 14
         assert page.locator("svg.treemap rect.cell").count() == 10
