@@ -156,7 +156,8 @@ def render(rows: list[Row], meta: dict) -> str:
         "`Size`); packages are the image's dpkg database entries; \"inferred\" are the runtime packages the "
         "conversion found from the artifacts' DT_NEEDED (beyond the runtime base and the packages the build "
         "itself installed for the service).", "",
-        f"Command: `{meta['command']}`  ",
+        f"Command: `{meta['command']}` (rerun: `.venv/bin/python benchmarks/bench_multistage.py`, which "
+        "writes this section; `--json FILE` keeps the raw numbers, `--from-json FILE` re-renders them)  ",
         f"Host: {meta['host']}; engine {meta['engine']}; load average {meta['load_start']} at the start, "
         f"{meta['load_end']} at the end (2 cores shared with other builds).", "",
         "| app | ecosystem | runtime base | size before | size after | change | cold build before | cold build after "
