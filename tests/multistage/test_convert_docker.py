@@ -98,16 +98,21 @@ def test_runtime_library_inferred_from_dt_needed(docker, tmp_path):
 
 
 def test_static_go_binary_runs_on_scratch(docker, tmp_path):
+    """The entry names a symlink: the runtime gets the file it points to at that path (COPY
+    --from copies a symlink as a symlink, which would dangle on scratch)."""
     dockerfile = _project(tmp_path, {
         "main.go": STATIC_GO,
         "Dockerfile": "FROM golang:1.19\nWORKDIR /src\nCOPY main.go .\n"
-                      "RUN CGO_ENABLED=0 go build -o /usr/local/bin/hello main.go\nUSER 65534\n"
+                      "RUN CGO_ENABLED=0 go build -o /opt/hello/hello main.go && ln -s /opt/hello/hello /usr/local/bin/hello\n"
+                      "USER 65534\n"
                       "ENTRYPOINT [\"/usr/local/bin/hello\"]\n",
     })
     conversion = convert_file(dockerfile, ConvertOptions(smoke=SmokeSpec(expect="static hello"), write=False))
     assert conversion.converted, (conversion.reason, conversion.detail)
     assert conversion.runtime_base == "scratch"
     assert conversion.text is not None and "\nFROM scratch\n" in conversion.text
+    assert "COPY --from=build /opt/hello/hello /usr/local/bin/hello" in conversion.text
+    assert [elf.path for elf in conversion.elves] == ["/opt/hello/hello"]
     assert conversion.result.size < 5_000_000
     assert dockerfile.read_text().count("FROM") == 1  # write=False: untouched
 

@@ -193,8 +193,9 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
             return
         located, resolved = found
         if not any(located == a.source or located.startswith(a.source.rstrip("/") + "/") for a in artifacts):
-            # COPY follows a symlink named as the source; the archive endpoint does not: read the target.
-            artifacts.insert(0, Artifact(located, located, "the program the image runs", scan=located == resolved))
+            # Neither COPY --from nor the archive endpoint follow a symlink: take the file it points
+            # to and put it where the entry looks for it.
+            artifacts.insert(0, Artifact(resolved, located, "the program the image runs"))
         directory = posixpath.dirname(located)
         if directory not in DEFAULT_PATH.split(":") and plan.entry_program and "/" not in plan.entry_program:
             # The build image found the program on its own PATH (golang's has /go/bin).
@@ -209,8 +210,6 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
         conversion.not_converted("this engine cannot stream files out of images")
         return
     scanned = [a.source for a in artifacts if a.scan]
-    if resolved is not None and resolved != located:
-        scanned.append(resolved)
     elves, provided, files = scan_image_paths(client, build_image.image_id, scanned)
     conversion.elves, conversion.scanned_files = elves, files
     needed = needed_sonames(elves, provided)
@@ -220,8 +219,8 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
         for elf in elves:
             data_keys.update(elf.data_files)
     progress("resolving the needed libraries to packages in the build image")
-    resolved = _execute(engine, session, build_image, resolve_script(needed, data_keys), "resolve")
-    resolution = parse_resolution(resolved)
+    resolve_output = _execute(engine, session, build_image, resolve_script(needed, data_keys), "resolve")
+    resolution = parse_resolution(resolve_output)
     data_needed = {k for k in data_keys if resolution.data.get(k)}
     runtime_base = plan.runtime_base
     if (plan.static_candidate and entry_elf is not None and entry_elf.static and not data_needed

@@ -117,8 +117,8 @@ def plan_binary(facts: StageFacts, context: Path | None = None) -> Plan:
     if program is None and output is None:
         raise NotConvertible("cannot tell which program the image runs (no exec-form ENTRYPOINT/CMD, no `go build -o`)")
     entry = program or output
-    if output and program and posixpath.basename(program) == posixpath.basename(output):
-        entry = output
+    if output and program and not program.startswith("/") and posixpath.basename(program) == posixpath.basename(output):
+        entry = output  # a bare name the build image found on its PATH: the build's output is the file
     if output is None and entry is not None and posixpath.basename(entry) in ("go", "sh", "bash", "make", "cargo"):
         raise NotConvertible(f"the image starts `{entry}` (a build tool), not a compiled program")
     name = build_name(facts)
