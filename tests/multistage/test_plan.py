@@ -355,3 +355,13 @@ def test_static_front_end_detection(cmd, scripts, expected, tmp_path):
 
     facts = read_stage(f"FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nCMD {cmd}\n")
     assert static_output(facts, {"scripts": scripts}) == expected
+
+
+def test_venv_for_installs_run_as_another_user():
+    plan = plan_conversion("FROM python:3.11\nRUN useradd -m app\nUSER app\nWORKDIR /home/app/src\nCOPY . .\n"
+                           "RUN pip install --user -r requirements.txt\nCMD [\"python\", \"main.py\"]\n")
+    assert ("USER root\nRUN python3 -m venv /opt/venv && chown -R app /opt/venv\nUSER app\n"
+            "ENV VIRTUAL_ENV=/opt/venv PATH=\"/opt/venv/bin:$PATH\"\nRUN pip install  -r requirements.txt") in plan.build_text
+    runtime = plan.render([]).split("# Runtime stage")[1]
+    assert "RUN useradd -m app\nCOPY --from=build /opt/venv /opt/venv" in runtime
+    assert runtime.index("RUN useradd -m app") < runtime.index("USER app")

@@ -56,7 +56,9 @@ def plan_conversion(source: str, path: str = "Dockerfile", *, context: Path | No
     for name in ECOSYSTEMS:
         detect, make_plan = detectors[name]
         if detect(facts):
-            return make_plan(facts, context)
+            plan = make_plan(facts, context)
+            plan.runtime_users = list(facts.user_commands)
+            return plan
     raise NotConvertible(
         "no build to separate: decruft converts Python (pip, poetry, pipenv, uv), Node (npm, yarn, pnpm), "
         "Go and other compiled programs, C/C++ make/cmake install, R, Java (Maven, Gradle) and services "

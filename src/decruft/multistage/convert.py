@@ -175,6 +175,7 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
         return
     build_file = tmp / "Dockerfile.build"
     build_file.write_text(plan.build_text, encoding="utf-8", errors="surrogateescape")
+    _same_ignore_file(dockerfile, build_file)
     progress("building the build stage")
     try:
         conversion.build_stage = _build(engine, session, options, context, build_file, "build")
@@ -248,6 +249,7 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
     conversion.text = plan.render(packages, runtime_base, artifacts, extra_env)
     converted_file = tmp / "Dockerfile.converted"
     converted_file.write_text(conversion.text, encoding="utf-8", errors="surrogateescape")
+    _same_ignore_file(dockerfile, converted_file)
     progress(f"building the converted file (runtime: {runtime_base})")
     try:
         conversion.result = _build(engine, session, options, context, converted_file, "converted")
@@ -274,6 +276,14 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
     conversion.packages_after = _count_packages(engine, session, conversion.result) if runtime_base != "scratch" else 0
     conversion.converted = True
     conversion.explanation = explain(conversion, plan, artifacts)
+
+
+def _same_ignore_file(original: Path, copy: Path) -> None:
+    """BuildKit prefers ``<Dockerfile>.dockerignore`` next to the Dockerfile over the context's
+    ``.dockerignore``: a copy elsewhere must carry it along to send the same context."""
+    specific = original.with_name(original.name + ".dockerignore")
+    if specific.is_file():
+        copy.with_name(copy.name + ".dockerignore").write_bytes(specific.read_bytes())
 
 
 # ---------------------------------------------------------------------------------- in-image helpers

@@ -79,6 +79,7 @@ class Plan:
     carried: list[Instruction] = field(default_factory=list)
     base_packages: list[str] = field(default_factory=list)  # installed in the runtime whatever the scan says
     install_prefix: str = ""  # shell run before the runtime install (same RUN)
+    runtime_users: list[str] = field(default_factory=list)  # useradd/groupadd... the stage ran
     runtime_tail: list[str] = field(default_factory=list)  # lines after the carried instructions
     explanation: list[str] = field(default_factory=list)
     checks: list[ExtraCheck] = field(default_factory=list)
@@ -102,6 +103,9 @@ class Plan:
         install = install_command(self.package_manager if base != "scratch" else "none", packages or [])
         if install:
             lines.append(f"RUN {self.install_prefix}{install}")
+        if self.runtime_users and base != "scratch":
+            # USER and COPY --chown name accounts the build stage created: the runtime needs them too.
+            lines.append("RUN " + " && ".join(self.runtime_users))
         for artifact in artifacts if artifacts is not None else self.artifacts:
             chown = f" --chown={artifact.chown}" if artifact.chown else ""
             lines.append(f"COPY --from={self.build_name}{chown} {artifact.source} {artifact.destination}")
@@ -156,6 +160,7 @@ class StageFacts:
     final_user: str | None
     entry: list[str] | None  # exec-form ENTRYPOINT + CMD words; None when any is shell form
     entry_shell: bool
+    user_commands: list[str] = field(default_factory=list)  # useradd/adduser/groupadd/addgroup, as written
 
     @property
     def text(self) -> str:
@@ -276,8 +281,12 @@ def read_stage(source: str, path: str = "Dockerfile", build_args: dict[str, str]
             break
         assert entry is not None
         entry += instruction.json_args
+    accounts = [c.text for _i, c in commands if c.name in ACCOUNT_COMMANDS and "$" not in c.text]
     return StageFacts(dockerfile, model, stage, base, workdirs, users, commands, copies, carried,
-                      workdir, user, entry, entry_shell)
+                      workdir, user, entry, entry_shell, accounts)
+
+
+ACCOUNT_COMMANDS = frozenset({"useradd", "adduser", "groupadd", "addgroup"})
 
 
 def choose_stage(model: Model) -> Stage:

@@ -109,9 +109,13 @@ def plan(facts: StageFacts, context: Path | None = None) -> Plan:
             environments.append(Artifact(project_env, project_env, "the project environment uv sync made"))
         notes.append("`uv sync` keeps its own project environment; it is copied with the application")
     else:
+        user = facts.users.get(id(first[0]))
+        create = f"RUN python3 -m venv {VENV}\n"
+        if user not in (None, "root", "0", "0:0"):
+            # The installs run as that user: it must own the venv (/opt is root's).
+            create = f"USER root\nRUN python3 -m venv {VENV} && chown -R {user} {VENV}\nUSER {user}\n"
         insertions.append(Insertion(
-            first[0].span.start,
-            f"RUN python3 -m venv {VENV}\nENV VIRTUAL_ENV={VENV} PATH=\"{VENV}/bin:$PATH\"\n",
+            first[0].span.start, create + f"ENV VIRTUAL_ENV={VENV} PATH=\"{VENV}/bin:$PATH\"\n",
         ))
         environments.append(Artifact(VENV, VENV, "the virtualenv with the dependencies"))
         runtime_env = [("VIRTUAL_ENV", VENV), ("PATH", f"{VENV}/bin:$PATH")]
