@@ -9,6 +9,7 @@ one without. A side that failed says so, with the end of its build log.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -119,13 +120,19 @@ def headline(result: BenchResult) -> list[str]:
     return lines
 
 
+def short_step(name: str, limit: int = 70) -> str:
+    """A BuildKit step name without its ``--mount`` flags (the command is what people read)."""
+    text = re.sub(r"--mount=\S+\s+", "", name)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def where_rebuilds_go(result: BenchResult, limit: int = 3) -> list[str]:
     """Per side: the slowest steps a rebuild after a source change re-ran (BuildKit's times)."""
     lines = []
     for side in result.sides():
         steps = side.rerun_steps.get("warm_rebuild") or []
         if steps:
-            shown = "; ".join(f"{name} {format_seconds(seconds)}" for name, seconds in steps[:limit])
+            shown = "; ".join(f"{short_step(name)} {format_seconds(seconds)}" for name, seconds in steps[:limit])
             lines.append(f"{side.name.capitalize()}, rebuild after a source change re-ran: {shown}")
     return lines
 
