@@ -94,8 +94,6 @@ from typing import Any, Callable
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-
 from decruft.errors import DecruftError
 
 if TYPE_CHECKING:  # the text renderers import rich's tables lazily; JSON needs none of it
@@ -674,6 +672,7 @@ def _layer_label(analysis: Analysis, index: int) -> str:
 
 
 def print_inspect(analysis: Analysis, console: Console, *, top: int = 10, gate: GateResult | None = None) -> None:
+    from rich.markup import escape
     from rich.text import Text
 
     image = analysis.image
@@ -806,6 +805,8 @@ def print_inspect(analysis: Analysis, console: Console, *, top: int = 10, gate: 
 
 
 def print_gate(gate: GateResult, console: Console) -> None:
+    from rich.markup import escape
+
     console.print()
     for outcome in gate.outcomes:
         status = "[bold red]FAIL[/]" if outcome.failed else "[green]PASS[/]"
@@ -820,6 +821,8 @@ def print_gate(gate: GateResult, console: Console) -> None:
 
 
 def print_diff(diff: ImageDiff, console: Console, *, top: int = 10) -> None:
+    from rich.markup import escape
+
     from rich.text import Text
 
     a, b = diff.a, diff.b
