@@ -139,6 +139,7 @@ def section(results: dict[str, BenchResult], repeat: int, seconds: float | None)
         "",
         "Per example: `decruft bench examples/<name> --repeat "
         f"{repeat} --format json` (the same library call): the optimised side is `decruft fix --unsafe` "
+        "(with `--verify`: only fixes whose image builds and passes `smoke.json`, where the run's notes say so) "
         "followed by the verified multi-stage conversion of `fix --multistage` where it applies; both "
         f"sides built with BuildKit (Docker {engine.get('server_version', '?')}, {engine.get('build_path', '?')}), "
         f"every figure the median of {repeat} samples. Cold = `--no-cache`; source change = a blank line appended to "

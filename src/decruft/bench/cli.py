@@ -29,6 +29,8 @@ def _stderr() -> Console:
 @click.option("--no-ci", is_flag=True, help="Skip the registry measurements (CI cache, push, pull).")
 @click.option("--safe", is_flag=True, help="Optimise with safe fixes only (default: unsafe fixes too, then the "
                                            "multi-stage conversion).")
+@click.option("--no-verify", is_flag=True, help="Use every fix without proving it on the engine first "
+                                                "(default: only the fixes `fix --verify` keeps).")
 @click.option("--no-multistage", is_flag=True, help="Do not convert to a multi-stage build (fix only).")
 @click.option("--target", default=None, help="Stage the build stops at.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE")
@@ -36,7 +38,7 @@ def _stderr() -> Console:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to this file (default: standard output).")
 @click.option("--no-progress", is_flag=True, help="No progress display on standard error.")
-def bench_command(path, against, context, repeat, registry, no_ci, safe, no_multistage, target, build_args, output_format,
+def bench_command(path, against, context, repeat, registry, no_ci, safe, no_verify, no_multistage, target, build_args, output_format,
                   output, no_progress) -> None:
     """Build the original and the optimised Dockerfile and measure both.
 
@@ -56,7 +58,7 @@ def bench_command(path, against, context, repeat, registry, no_ci, safe, no_mult
     registry = None if no_ci else (registry or os.environ.get("DECRUFT_BENCH_REGISTRY") or "127.0.0.1:5000")
     options = BenchOptions(
         repeat=repeat, against=against, context=context, registry=registry, unsafe=not safe,
-        multistage=not no_multistage,
+        verify=not no_verify, multistage=not no_multistage,
         target=target, build_args=_build_args(build_args),
     )
     display = _ProgressDisplay(err) if not no_progress and err.is_terminal else _PlainProgress(err, no_progress)

@@ -65,6 +65,7 @@ class BenchOptions:
     context: Path | None = None
     registry: str | None = DEFAULT_REGISTRY  # None: no CI, push or pull measurements
     unsafe: bool = True  # apply fix's unsafe fixes too
+    verify: bool = True  # keep only the fixes fix --verify proves (they build and behave alike)
     multistage: bool = True  # then fix --multistage's verified conversion, when it applies
     target: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
@@ -137,10 +138,11 @@ def run_bench(path: Path, options: BenchOptions | None = None) -> BenchResult:
     tmp = tempfile.TemporaryDirectory(prefix=f"{PREFIX}-{token}-")
     try:
         with _terminate_as_interrupt():
-            if options.on_progress and options.multistage and not options.against:
-                options.on_progress(Progress("optimised", "fix and multi-stage conversion (verified builds)", 0, 0))
+            if options.on_progress and (options.multistage or options.verify) and not options.against:
+                options.on_progress(Progress("optimised", "fix --verify and multi-stage conversion (verified builds)", 0, 0))
             workspace = prepare(Path(tmp.name), dockerfile, context, against=options.against,
-                                unsafe=options.unsafe, multistage=options.multistage and options.unsafe,
+                                unsafe=options.unsafe, verify=options.verify,
+                                multistage=options.multistage and options.unsafe,
                                 target=options.target, build_args=options.build_args, docker=options.docker)
             result.fixes = workspace.fixes
             result.optimised_text = workspace.optimised_text

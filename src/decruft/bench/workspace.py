@@ -147,11 +147,14 @@ def _source_takes(source: str, path: str) -> bool:
 
 
 def prepare(root: Path, dockerfile: Path, context: Path, *, against: Path | None = None,
-            unsafe: bool = True, multistage: bool = False, target: str | None = None,
+            unsafe: bool = True, verify: bool = False, multistage: bool = False, target: str | None = None,
             build_args: dict[str, str] | None = None, docker: str | None = None,
             on_progress: Callable[[str], None] | None = None) -> Workspace:
     """Copy the context into ``root`` and write both Dockerfiles there (see the module doc).
 
+    ``verify``: keep only the fixes ``fix --verify`` proves on the engine (the fixed image
+    builds and passes the smoke check of the project's ``smoke.json``, or the default one),
+    so an unsafe fix that breaks the build does not make the whole optimised side fail.
     ``multistage``: after fixing, convert the fixed file to a multi-stage build with
     ``fix --multistage``'s verified conversion (`decruft.multistage.convert.convert_file`,
     smoke check from the project's ``smoke.json`` when there is one); when the file cannot be
@@ -196,7 +199,12 @@ def prepare(root: Path, dockerfile: Path, context: Path, *, against: Path | None
         if ignore_path.exists():
             others[".dockerignore"] = ignore_path.read_bytes().decode("utf-8", "surrogateescape")
         options = FixOptions(unsafe=unsafe, target=target, build_args=dict(build_args or {}), context=context)
-        result = fix_source(source, str(dockerfile), options, others)
+        result = None
+        if verify:
+            result = _verified_fix(original, copy, options, dockerfile.parent / "smoke.json", docker,
+                                   on_progress, notes)
+        if result is None:
+            result = fix_source(source, str(dockerfile), options, others)
         text = result.fixed
         fixes = list(dict.fromkeys(applied.code for applied in result.applied))
         old_ignore, new_ignore = result.other_files.get(".dockerignore", (None, None))
@@ -217,6 +225,26 @@ def prepare(root: Path, dockerfile: Path, context: Path, *, against: Path | None
         notes.append("both sides build the same Dockerfile")
     copied = copied_files(source, str(original), copy, target=target, build_args=build_args)
     return Workspace(root, copy, original, optimised, text, fixes, copied, notes)
+
+
+def _verified_fix(original: Path, context: Path, options, smoke_file: Path, docker: str | None,
+                  on_progress: Callable[[str], None] | None, notes: list[str]):
+    """``fix --verify`` on the copy: the fixes that build and behave alike (None when the
+    original itself cannot be verified; the caller then uses every fix, unverified)."""
+    from dataclasses import replace
+
+    from decruft.fix.verify import SmokeSpec, VerifyError, VerifyOptions, verify_file
+
+    spec = SmokeSpec.from_file(smoke_file) if smoke_file.is_file() else SmokeSpec()
+    try:
+        checked = verify_file(original, replace(options, context=context),
+                              VerifyOptions(smoke=spec, docker=docker, on_progress=on_progress), write=False)
+    except VerifyError as exc:
+        notes.append(f"fixes not verified: {exc}")
+        return None
+    for rejected in checked.rejected:
+        notes.append(f"fix {rejected.code} left out: --verify rejected it ({rejected.reason})")
+    return checked.fix
 
 
 def _convert(fixed: Path, context: Path, smoke_file: Path, build_args: dict[str, str] | None,
