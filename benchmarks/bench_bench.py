@@ -157,7 +157,9 @@ def section(results: dict[str, BenchResult], repeat: int, seconds: float | None)
     for name, result in results.items():
         lines.append(_row(name, result))
     lines += ["", "Goal, for the optimised Dockerfiles: rebuild after a source change <= 15 % of the cold build; "
-              "CI seeded from the registry cache >= 3x faster than without.", ""]
+              "CI seeded from the registry cache >= 3x faster than without. The builds here are seconds long "
+              "(base images local, package mirrors near), so a second of BuildKit overhead or of a neighbour's "
+              "load moves a ratio by several points between runs; every sample is in the JSON files.", ""]
     for name, result in results.items():
         within = result.within_side_ratios().get("optimised", {})
         warm, speedup = within.get("warm_rebuild_over_cold"), within.get("ci_cache_speedup")
