@@ -196,7 +196,9 @@ def render(rows: list[Row], meta: dict) -> str:
         "* \"cold build after\" builds both stages of the converted file with `--no-cache`: the build stage "
         "repeats the original's steps (plus the venv, prune, staging or `DESTDIR` install it adds), and BuildKit "
         "builds the runtime stage's package install in parallel with it; the difference to \"before\" is what "
-        "the conversion costs per cold build.",
+        "the conversion costs per cold build. The two cold builds run one after the other (original first) on "
+        "2 cores shared with other engineers' builds; package downloads may be faster the second time (mirror "
+        "caches), so single differences of a few tens of percent are noise, not a gain of the conversion.",
         "* Runtime packages are only the ones the artifacts' ELF files need beyond the runtime base (and, for "
         "apt-installed services, R from apt and Java from apt, the runtime package the build installed). "
         "The packages column counts the dpkg database (0 for a base without one).",
