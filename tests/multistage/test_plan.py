@@ -260,7 +260,7 @@ def test_not_converted_says_why(source, reason):
     ("ubuntu:22.04", "ubuntu:22.04"),
 ])
 def test_runtime_base_for(base, runtime):
-    assert runtime_base_for(base, "any")[0] == runtime
+    assert runtime_base_for(base)[0] == runtime
 
 
 @pytest.mark.parametrize("manager, expected", [

@@ -74,7 +74,7 @@ def plan(facts: StageFacts, context: Path | None = None) -> Plan:
     base_packages: list[str] = []
     if jdk_packages:
         # The JDK came from the distribution: the runtime is its slim image with the headless JRE.
-        runtime, manager = runtime_base_for(facts.base, "java")
+        runtime, manager = runtime_base_for(facts.base)
         base_packages = list(dict.fromkeys(_jre_package(p) for p in jdk_packages))
     else:
         runtime, manager = jre_for(facts.base), "apt"

@@ -75,7 +75,7 @@ def plan_install(facts: StageFacts, context: Path | None = None) -> Plan:
     prefix = _cd_prefix(instruction, command)
     appended = user_for_setup(facts) + [f"RUN cd {shlex.quote(cwd)} && {prefix}{staged}"]
     name = build_name(facts)
-    runtime, manager = runtime_base_for(facts.base, "native")
+    runtime, manager = runtime_base_for(facts.base)
     build_text = build_stage_text(facts, [], appended, name)
     artifacts = [Artifact(f"{INSTALL_ROOT}/", "/", f"what `{text}` installs")] + app_artifacts(facts)
     result = Plan(
@@ -122,7 +122,7 @@ def plan_binary(facts: StageFacts, context: Path | None = None) -> Plan:
     if output is None and entry is not None and posixpath.basename(entry) in ("go", "sh", "bash", "make", "cargo"):
         raise NotConvertible(f"the image starts `{entry}` (a build tool), not a compiled program")
     name = build_name(facts)
-    runtime, manager = runtime_base_for(facts.base, "native")
+    runtime, manager = runtime_base_for(facts.base)
     build_text = build_stage_text(facts, [], [], name)
     result = Plan(
         ecosystem="go" if any(_go_builds(c) for _i, c in facts.commands) else "binary",

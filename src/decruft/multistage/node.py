@@ -78,7 +78,7 @@ def plan(facts: StageFacts, context: Path | None = None) -> Plan:
     name = build_name(facts)
     if static is not None:
         return _static_plan(facts, name, project, static)
-    runtime, package_manager = runtime_base_for(facts.base, "node")
+    runtime, package_manager = runtime_base_for(facts.base)
     appended = user_for_setup(facts) + [f"RUN cd {shlex.quote(project)} && {PRUNE[manager]}"] if manager else []
     build_text = build_stage_text(facts, [], appended, name)
     result = Plan(

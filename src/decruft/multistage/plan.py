@@ -295,13 +295,13 @@ def choose_stage(model: Model) -> Stage:
     final = model.final_stage
     if len(model.stages) == 1:
         return final
-    reasons = toolchain_in(model, final)
+    reasons = toolchain_in(final)
     if not reasons:
         raise NotConvertible("already multi-stage and the final stage ships no toolchain: left alone")
     return final
 
 
-def toolchain_in(model: Model, stage: Stage) -> list[str]:
+def toolchain_in(stage: Stage) -> list[str]:
     """Why ``stage`` ships a toolchain: an SDK base image, build tools installed, or a build run."""
     reasons = []
     base = stage.root_base()
@@ -348,7 +348,7 @@ def debian_suite(tag: str | None, default: str = "bookworm") -> str:
     return default
 
 
-def runtime_base_for(base: str, ecosystem: str) -> tuple[str, str]:
+def runtime_base_for(base: str) -> tuple[str, str]:
     """``(runtime base, package manager)`` for a build on ``base``: the slim variant of the
     same family (same libc, same interpreter path), else a slim distribution image."""
     reference = parse_image_reference(base)

@@ -96,7 +96,7 @@ def plan(facts: StageFacts, context: Path | None = None) -> Plan:
     first = next(((i, c) for i, c in facts.commands if installs_dependencies(c)), None)
     if first is None:
         raise NotConvertible("no Python dependency install found")
-    runtime, manager = runtime_base_for(facts.base, "python")
+    runtime, manager = runtime_base_for(facts.base)
     notes: list[str] = []
     insertions: list[Insertion] = []
     environments: list[Artifact] = []

@@ -46,7 +46,7 @@ def detect(facts: StageFacts) -> bool:
 
 
 def plan(facts: StageFacts, context: Path | None = None) -> Plan:
-    runtime, manager = runtime_base_for(facts.base, "r")
+    runtime, manager = runtime_base_for(facts.base)
     installs_r = parse_image_reference(facts.base).repository not in R_IMAGES and any(
         p in ("r-base", "r-base-core", "r-base-dev") for p in facts.installed_packages()
     )

@@ -63,7 +63,7 @@ def plan(facts: StageFacts, context: Path | None = None) -> Plan:
     dropped = [p for p in packages if p not in kept]
     if not kept:
         raise NotConvertible("every package the stage installs is a build tool: nothing tells what runs")
-    runtime, manager = runtime_base_for(facts.base, "system")
+    runtime, manager = runtime_base_for(facts.base)
     name = build_name(facts)
     result = Plan(
         ecosystem="apt-service", build_base=facts.base, runtime_base=runtime, build_name=name,
