@@ -56,7 +56,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import http.client
-import io
 import os
 import re
 import secrets
@@ -74,6 +73,7 @@ from typing import Callable, Iterator, Mapping, Protocol, Sequence
 from decruft.audit.rule import Applicability
 from decruft.errors import DecruftError
 from decruft.fix import AppliedFix, FixError, FixOptions, FixResult, _dockerignore_path, fix_source, write_atomic
+from decruft.image.tarstream import IterReader
 
 PREFIX = "decruft-verify"
 LABEL = "decruft-verify"
@@ -792,28 +792,6 @@ def _write(dockerfile: Path, original_bytes: bytes, fixed: FixResult, ignore_pat
 
 
 # ---------------------------------------------------------------------------------- the real engine
-class _ChunkReader(io.RawIOBase):
-    """A file object over an iterator of byte chunks (docker-py's export stream)."""
-
-    def __init__(self, chunks) -> None:
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size
-
-
 class DockerEngine:
     """`Engine` on the local Docker engine: BuildKit builds through `decruft.engine.buildkit`,
     containers and inspection through docker-py."""
@@ -986,7 +964,7 @@ class DockerEngine:
         listing: dict[str, int] = {}
         sizes: dict[str, int] = {}
         try:
-            with tarfile.open(fileobj=_ChunkReader(container.export()), mode="r|") as archive:
+            with tarfile.open(fileobj=IterReader(iter(container.export())), mode="r|") as archive:
                 for member in archive:
                     path = _tar_path(member.name)
                     if member.isreg():

@@ -27,6 +27,8 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from decruft.image.tarstream import IterReader
+
 MAX_ELF_BYTES = 512 << 20
 ELF_MAGIC = b"\x7fELF"
 
@@ -118,28 +120,6 @@ GO_CA_SYMBOLS = ("crypto/x509.loadSystemRoots", "crypto/x509.initSystemRoots", "
 GO_ZONEINFO_SYMBOLS = ("time.LoadLocation",)
 
 
-class _Chunks(io.RawIOBase):
-    """A read-only file object over docker-py's chunk iterator."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size
-
-
 def scan_archive(stream, root: str) -> tuple[list[ElfInfo], set[str], int]:
     """ELF files in a tar stream of ``root`` (as ``get_archive`` sends it: the last path
     component of ``root`` is the archive's top directory). Returns the ELF infos, the sonames
@@ -189,7 +169,7 @@ def scan_image_paths(client, image: str, paths: list[str]) -> tuple[list[ElfInfo
                 chunks, _stat = client.api.get_archive(container["Id"], path)
             except docker.errors.NotFound:
                 continue
-            found, names, count = scan_archive(_Chunks(chunks), path)
+            found, names, count = scan_archive(IterReader(iter(chunks)), path)
             elves += found
             provided |= names
             files += count
