@@ -35,8 +35,9 @@ def make_project(root: Path) -> Path:
     (root / "Dockerfile").write_text(
         "FROM busybox\nWORKDIR /app\nCOPY requirements.txt .\nRUN sort requirements.txt > deps && sleep 2\n"
         "COPY . .\nRUN cat main.sh > built && sleep 1\nCMD [\"sh\", \"main.sh\"]\n")
-    (root / "requirements.txt").write_text("b\na\n")
-    (root / "main.sh").write_text("echo hello\n")
+    unique = os.urandom(6).hex()  # no build cache of another test or run matches this project
+    (root / "requirements.txt").write_text(f"b\na\n{unique}\n")
+    (root / "main.sh").write_text(f"echo hello {unique}\n")
     return root
 
 

@@ -114,13 +114,16 @@ def test_cli_prints_the_snippet():
 
 # ---------------------------------------------------------------------------------- run for real
 def _project(tmp_path: Path) -> Path:
+    """A small project whose files are unique to this test, so that no build cache left by
+    another test (or an earlier run) can answer for the registry cache."""
+    unique = os.urandom(6).hex()
     project = tmp_path / "app"
     project.mkdir()
     (project / "Dockerfile").write_text(
         "FROM busybox\nWORKDIR /app\nCOPY deps.txt .\nRUN sort deps.txt > deps.sorted && sleep 2\n"
         "COPY . .\nRUN wc -c main.sh > size.txt\nCMD [\"sh\", \"main.sh\"]\n")
-    (project / "deps.txt").write_text("b\na\n")
-    (project / "main.sh").write_text("echo hello\n")
+    (project / "deps.txt").write_text(f"b\na\n{unique}\n")
+    (project / "main.sh").write_text(f"echo hello {unique}\n")
     return project
 
 
@@ -173,7 +176,7 @@ def test_inline_snippet_lines_build_push_and_reuse_the_registry_cache(provider, 
     for tag in ("t1", "latest"):
         engine.remove_tag(f"{env['IMAGE']}:{tag}")
     engine.prune_cache_since(started - 1)
-    (project / "main.sh").write_text("echo hello again\n")  # the commit being built
+    (project / "main.sh").write_text(f"echo hello again {os.urandom(6).hex()}\n")  # the commit being built
     second = _run_lines(lines, project, {**env, "TAG": "t2"}, bin_dir)
     assert "importing cache manifest from" in second
     # The dependency step comes from the registry cache; the step after the changed file re-runs.
