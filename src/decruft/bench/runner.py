@@ -28,14 +28,12 @@ import contextlib
 import os
 import re
 import secrets
-import signal
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import docker.errors
 
@@ -53,6 +51,7 @@ from decruft.bench.model import BenchResult, SideError, SideResult
 from decruft.bench.workspace import Editor, Workspace, prepare
 from decruft.engine.buildkit import BuildError
 from decruft.errors import DecruftError
+from decruft.interrupts import shielded, terminate_as_interrupt
 
 PREFIX = "decruft-bench"
 DEFAULT_REGISTRY = "127.0.0.1:5000"
@@ -137,7 +136,7 @@ def run_bench(path: Path, options: BenchOptions | None = None) -> BenchResult:
         result.notes.append(f"CI cache: {strategy.reason}")
     tmp = tempfile.TemporaryDirectory(prefix=f"{PREFIX}-{token}-")
     try:
-        with _terminate_as_interrupt():
+        with terminate_as_interrupt():
             if options.on_progress and (options.multistage or options.verify) and not options.against:
                 options.on_progress(Progress("optimised", "fix --verify and multi-stage conversion (verified builds)", 0, 0))
             workspace = prepare(Path(tmp.name), dockerfile, context, against=options.against,
@@ -163,7 +162,7 @@ def run_bench(path: Path, options: BenchOptions | None = None) -> BenchResult:
         result.interrupted = True
         raise
     finally:
-        with _shielded():
+        with shielded():
             _cleanup(engine)
             with contextlib.suppress(OSError):
                 tmp.cleanup()
@@ -327,34 +326,3 @@ class _Run:
         self._progress(side, "emptying the local cache")
         self.engine.drop_local()
         self.engine.prune_cache_since(self.started - 1.0)
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt while benchmarking (so cleanup runs)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(_signum, _frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _shielded() -> Iterator[None]:
-    """Ignore Ctrl-C and SIGTERM while cleaning up."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -60,20 +60,19 @@ import os
 import re
 import secrets
 import shlex
-import signal
 import socket
 import tarfile
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
 from decruft.audit.rule import Applicability
 from decruft.errors import DecruftError
 from decruft.fix import AppliedFix, FixError, FixOptions, FixResult, _dockerignore_path, fix_source, write_atomic
 from decruft.image.tarstream import IterReader
+from decruft.interrupts import shielded, terminate_as_interrupt
 
 PREFIX = "decruft-verify"
 LABEL = "decruft-verify"
@@ -452,7 +451,7 @@ def compare_images(original: ImageFacts, fixed: ImageFacts, spec: SmokeSpec | No
     session = _Session(engine, None, prefix)
     port = spec.port or (original.exposed[0] if original.exposed and not spec.command else None)
     notes: list[str] = []
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         try:
             baseline = _observe(session, original, spec, "original", port, original.workdir)
             compare_output = True
@@ -474,38 +473,6 @@ def compare_images(original: ImageFacts, fixed: ImageFacts, spec: SmokeSpec | No
                     allowed=allowed)
     reason, detail = verdict or ("", "")
     return Comparison(verdict is None, reason, detail, baseline, observation, notes)
-
-
-# ---------------------------------------------------------------------------------- signals
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt while verifying (so cleanup runs)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(_signum, _frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _shielded() -> Iterator[None]:
-    """Ignore Ctrl-C (and SIGTERM) while cleaning up."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 # ---------------------------------------------------------------------------------- session
@@ -536,7 +503,7 @@ class _Session:
         return name
 
     def close(self) -> None:
-        with _shielded():
+        with shielded():
             for name in self.containers:
                 with contextlib.suppress(Exception):
                     self.engine.remove_container(name)
@@ -610,7 +577,7 @@ def verify_file(
     session = _Session(engine, progress)
     spec = verify.smoke
     codes = _ordered_codes(full)
-    with _terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as tmp:
+    with terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as tmp:
         try:
             progress(f"building the original {dockerfile.name}")
             try:

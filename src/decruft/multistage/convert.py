@@ -36,10 +36,10 @@ from decruft.fix.verify import (
     ImageFacts,
     SmokeSpec,
     _Session,
-    _terminate_as_interrupt,
     compare_images,
     normalize_output,
 )
+from decruft.interrupts import terminate_as_interrupt
 from decruft.multistage import plan_conversion
 from decruft.multistage.plan import DEFAULT_PATH, Artifact, NotConvertible, Plan, is_numeric_user
 from decruft.multistage.runtime_deps import (
@@ -137,7 +137,7 @@ def convert_file(dockerfile: Path, options: ConvertOptions | None = None, *, eng
         engine = DockerEngine(options.docker, options.build_timeout)
     session = _Session(engine, progress, PREFIX)
     conversion.token = session.token
-    with _terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as tmp:
+    with terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as tmp:
         try:
             _run(conversion, plan, dockerfile, context, options, engine, session, Path(tmp))
         finally:
