@@ -49,7 +49,9 @@ def bench(args: list[str], token: str, **kwargs) -> subprocess.Popen | subproces
     env = {**os.environ, "DECRUFT_BENCH_TOKEN": token}
     argv = [sys.executable, "-m", "decruft", "bench", *args]
     if kwargs.pop("background", False):
-        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # a suite started in the background (`cmd &`) inherits SIGINT ignored: Ctrl-C as a user has it
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
 
 

@@ -403,6 +403,8 @@ def test_real_interrupt_leaves_nothing_behind(tmp_path, docker, token):
     process = subprocess.Popen(
         [sys.executable, "-m", "decruft", "fix", "--verify", str(path)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # a suite started in the background (`cmd &`) inherits SIGINT ignored: Ctrl-C as a user has it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # wait until the first container runs, then interrupt
     deadline = time.monotonic() + 600
