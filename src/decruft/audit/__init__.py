@@ -19,7 +19,7 @@ from pathlib import Path
 from decruft.audit.config import AuditConfig, find_config, load_config
 from decruft.audit.context import RuleContext
 from decruft.audit.pragmas import collect
-from decruft.audit.rule import Finding, Severity, all_rules
+from decruft.audit.rule import Finding, Severity, selected_rules
 from decruft.dockerfile import parse
 from decruft.dockerfile.model import build_model
 from decruft.errors import DecruftError, DockerfileSyntaxError
@@ -137,7 +137,7 @@ def audit_source(
     suppressions = collect(dockerfile)
     starts = [ins.start_line for ins in dockerfile.instructions]
     findings: list[Finding] = []
-    for registered in _enabled_rules(config):
+    for registered in selected_rules(config.select, config.ignore):
         for finding in registered.run(context):
             if finding is None:
                 continue
@@ -151,17 +151,6 @@ def audit_source(
     result.findings = findings
     result.warnings = [*dockerfile.warnings, *model.warnings, *context.warnings]
     return result
-
-
-def _enabled_rules(config: AuditConfig) -> list:
-    key = (tuple(config.select) if config.select is not None else None, tuple(config.ignore))
-    rules = _RULES_BY_SELECTION.get(key)
-    if rules is None:
-        rules = _RULES_BY_SELECTION[key] = [r for r in all_rules() if config.enabled(r.code)]
-    return rules
-
-
-_RULES_BY_SELECTION: dict[tuple, list] = {}
 
 
 def _owning_line(starts: list[int], line: int) -> int:

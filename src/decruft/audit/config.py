@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from decruft.audit.rule import Severity
+from decruft.audit.rule import Severity, code_selected
 from decruft.errors import DecruftError
 
 FAIL_LEVELS = ("error", "warning", "info", "never")
@@ -32,9 +32,7 @@ class AuditConfig:
     source: str | None = None
 
     def enabled(self, code: str) -> bool:
-        if self.select is not None and not any(code.startswith(prefix) for prefix in self.select):
-            return False
-        return not any(code.startswith(prefix) for prefix in self.ignore)
+        return code_selected(code, self.select, self.ignore)
 
 
 # A directory's own answer: its config file, or _STOP at a repository root, or None (go up).

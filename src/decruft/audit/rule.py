@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from decruft.dockerfile.nodes import Instruction, Span
 
@@ -171,12 +171,30 @@ def rule(
         )
         check.rule_code = code  # type: ignore[attr-defined]
         _SORTED.clear()
+        _SELECTIONS.clear()
         return check
 
     return register
 
 
 _SORTED: list[Rule] = []
+# (select, ignore) -> the rules they keep; every audited file asks, so it is computed once.
+_SELECTIONS: dict[tuple[tuple[str, ...] | None, tuple[str, ...]], list[Rule]] = {}
+
+
+def code_selected(code: str, select: Sequence[str] | None, ignore: Sequence[str]) -> bool:
+    """``select``/``ignore`` are codes or prefixes (``DC1``); None selects everything."""
+    if select is not None and not any(code.startswith(prefix) for prefix in select):
+        return False
+    return not any(code.startswith(prefix) for prefix in ignore)
+
+
+def selected_rules(select: Sequence[str] | None, ignore: Sequence[str]) -> list[Rule]:
+    key = (tuple(select) if select is not None else None, tuple(ignore))
+    rules = _SELECTIONS.get(key)
+    if rules is None:
+        rules = _SELECTIONS[key] = [r for r in all_rules() if code_selected(r.code, select, ignore)]
+    return rules
 
 
 def all_rules() -> list[Rule]:
