@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from typing import TYPE_CHECKING
 
 import click
 
+from decruft import jsonout
 from decruft import __version__
 from decruft.errors import DecruftError, DockerfileSyntaxError
 from decruft.files import InputError, expand_inputs, read_source
@@ -108,7 +108,7 @@ def parse_command(file: str, output_format: str, build_args: tuple[str, ...], ta
     except KeyError as exc:
         raise click.BadParameter(str(exc), param_hint="--target") from None
     if output_format == "json":
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(jsonout.dumps(data))
         return
     _print_model(data)
 

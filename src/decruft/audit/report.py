@@ -15,7 +15,6 @@ JSON schema (``schema_version`` 1)::
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from urllib.parse import quote
 
 from typing import TYPE_CHECKING
 
+from decruft import jsonout
 from decruft import __version__
 from decruft.audit import AuditResult
 from decruft.audit.rule import Finding, Severity, all_rules, format_bytes, get_rule
@@ -381,9 +381,9 @@ def _print_finding(console: "Console", finding: Finding, lines: list[str]) -> No
 
 def render(result: AuditResult, output_format: str) -> None:
     if output_format == "json":
-        sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
+        sys.stdout.write(jsonout.dumps(to_json(result)) + "\n")
     elif output_format == "sarif":
-        sys.stdout.write(json.dumps(to_sarif(result), indent=2) + "\n")
+        sys.stdout.write(jsonout.dumps(to_sarif(result)) + "\n")
     elif output_format == "github":
         for line in to_github(result):
             sys.stdout.write(line + "\n")
@@ -415,7 +415,7 @@ def print_rules(output_format: str = "text") -> None:
 
     rules = all_rules()
     if output_format == "json":
-        sys.stdout.write(json.dumps([rule_to_dict(r) for r in rules], indent=2) + "\n")
+        sys.stdout.write(jsonout.dumps([rule_to_dict(r) for r in rules]) + "\n")
         return
     table = Table(title="decruft rules", show_lines=False)
     for column in ("code", "name", "severity", "fix", "hadolint", "summary"):
@@ -440,7 +440,7 @@ def print_rule_docs(code: str, output_format: str = "text") -> None:
     if registered is None:
         raise DecruftError(f"unknown rule {code!r}; `decruft rules` lists them")
     if output_format == "json":
-        sys.stdout.write(json.dumps(rule_to_dict(registered), indent=2) + "\n")
+        sys.stdout.write(jsonout.dumps(rule_to_dict(registered)) + "\n")
         return
     console = Console(highlight=False)
     console.print(f"[bold]{registered.code} {registered.name}[/] ({registered.severity.value})")

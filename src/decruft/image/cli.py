@@ -9,7 +9,6 @@ errors (also a misconfigured ``.dive-ci``, where dive itself would exit 1).
 from __future__ import annotations
 
 import gc
-import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any, Callable, Iterator
 import click
 
 from typing import TYPE_CHECKING
+
+from decruft import jsonout
 
 if TYPE_CHECKING:  # imported when a command runs, so `decruft --help` stays fast
     from rich.console import Console
@@ -189,7 +190,7 @@ def inspect_command(
     gate: GateResult | None = evaluate_gate(analysis, rules, skipped) if (rules or skipped) else None
 
     if output_format == "json":
-        click.echo(json.dumps(inspect_dict(analysis, top=top, gate=gate), indent=2, ensure_ascii=False))
+        click.echo(jsonout.dumps(inspect_dict(analysis, top=top, gate=gate)))
         if gate is not None and not gate.passed:
             for outcome in gate.failures:
                 _stderr().print(f"gate failed: {outcome.rule.text} ({outcome.message})", markup=False)
@@ -241,6 +242,6 @@ def diff_command(
             contents.append(_visible_contents(analysis, files))
     diff = diff_images(analyses[0], analyses[1], contents_a=contents[0], contents_b=contents[1])
     if output_format == "json":
-        click.echo(json.dumps(diff_dict(diff, top=top), indent=2, ensure_ascii=False))
+        click.echo(jsonout.dumps(diff_dict(diff, top=top)))
     else:
         print_diff(diff, _console(), top=top)
