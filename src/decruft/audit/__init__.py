@@ -49,6 +49,7 @@ class AuditOptions:
     # Files the audit should read from memory instead of disk (the fix engine's
     # pending .dockerignore), by name relative to the context.
     file_overrides: dict[str, str] = field(default_factory=dict)
+    external_image_registry: str | None = None  # overrides the config file
 
 
 @dataclass(slots=True)
@@ -133,6 +134,7 @@ def audit_source(
         target=options.target,
         context_dir=context_dir if options.scan_context else None,
         file_overrides=options.file_overrides,
+        external_image_registry=options.external_image_registry or config.external_image_registry,
     )
     suppressions = collect(dockerfile)
     starts = [ins.start_line for ins in dockerfile.instructions]

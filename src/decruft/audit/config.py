@@ -2,7 +2,8 @@
 
 Keys: ``select`` and ``ignore`` (rule codes or prefixes such as ``DC1``),
 ``severity`` (a table of code -> error|warning|info), ``fail-on``
-(error|warning|info|never).  The nearest file wins, searching from the
+(error|warning|info|never), ``external-image-registry`` (a mirror of the
+official images DC153 copies binaries from, e.g. ``mirror.example.com``).  The nearest file wins, searching from the
 Dockerfile's directory upwards to the repository root.
 """
 
@@ -30,6 +31,7 @@ class AuditConfig:
     severity: dict[str, Severity] = field(default_factory=dict)
     fail_on: str = "warning"
     source: str | None = None
+    external_image_registry: str | None = None
 
     def enabled(self, code: str) -> bool:
         return code_selected(code, self.select, self.ignore)
@@ -97,7 +99,7 @@ def load_config(path: Path | None) -> AuditConfig:
 
 def parse_config(table: dict, source: str | None = None) -> AuditConfig:
     config = AuditConfig(source=source)
-    known = {"select", "ignore", "severity", "fail-on", "fail_on"}
+    known = {"select", "ignore", "severity", "fail-on", "fail_on", "external-image-registry"}
     unknown = set(table) - known
     if unknown:
         raise ConfigError(f"{source}: unknown decruft setting(s): {', '.join(sorted(unknown))}")
@@ -118,6 +120,11 @@ def parse_config(table: dict, source: str | None = None) -> AuditConfig:
         if fail_on not in FAIL_LEVELS:
             raise ConfigError(f"{source}: fail-on must be one of {', '.join(FAIL_LEVELS)}")
         config.fail_on = fail_on
+    registry = table.get("external-image-registry")
+    if registry is not None:
+        if not isinstance(registry, str) or not registry.strip("/ ") or " " in registry.strip():
+            raise ConfigError(f"{source}: external-image-registry must be a registry host[/path], e.g. mirror.example.com")
+        config.external_image_registry = registry.strip().rstrip("/")
     return config
 
 

@@ -53,6 +53,7 @@ class RuleContext:
         target: str | None = None,
         context_dir: Path | None = None,
         file_overrides: dict[str, str] | None = None,
+        external_image_registry: str | None = None,
     ) -> None:
         self.dockerfile = dockerfile
         self.model = model
@@ -60,6 +61,8 @@ class RuleContext:
         self.context_dir = context_dir
         self.file = dockerfile.path
         self.file_overrides = dict(file_overrides or {})
+        # A mirror of the official images DC153 copies binaries from (config or CLI).
+        self.external_image_registry = external_image_registry
         self.warnings: list[str] = []
         self._memo: dict[object, object] = {}
         self._runs: dict[bool, list[RunStep]] = {}

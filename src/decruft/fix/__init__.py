@@ -78,6 +78,7 @@ class FixOptions:
     target: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
     context: Path | None = None
+    external_image_registry: str | None = None  # mirror of the images DC153 copies binaries from
 
 
 def _allowed(applicability: Applicability, options: FixOptions) -> bool:
@@ -126,6 +127,7 @@ def fix_source(
         config=config,
         context=str(options.context) if options.context else None,
         scan_context=options.context is not None,
+        external_image_registry=options.external_image_registry,
     )
     text = source
     for round_number in range(1, MAX_ROUNDS + 1):

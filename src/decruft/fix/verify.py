@@ -711,6 +711,7 @@ def _findings(fixed: FixResult, options: FixOptions) -> list:
         config=AuditConfig(select=options.select, ignore=list(options.ignore or [])),
         context=str(options.context) if options.context else None, scan_context=options.context is not None,
         file_overrides={name: new for name, (_old, new) in fixed.other_files.items()},
+        external_image_registry=options.external_image_registry,
     )
     return audit_source(fixed.fixed, fixed.path, audit_options, options.context).findings
 
