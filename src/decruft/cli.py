@@ -166,7 +166,10 @@ def _print_model(data: dict) -> None:
     show_default=True,
     help="Worker processes for many files (0: one per CPU).",
 )
-def audit_command(paths, output_format, context, target, build_args, select, ignore, fail_on, jobs) -> None:
+@click.option("--external-image-registry", "external_registry", default=None, metavar="HOST[/PATH]",
+              help="A mirror of the official images DC153 names (overrides the config file).")
+def audit_command(paths, output_format, context, target, build_args, select, ignore, fail_on, jobs,
+                  external_registry) -> None:
     """Find size, layer and build-cache problems in Dockerfiles and their build context.
 
     PATHS are Dockerfiles, directories (searched for Dockerfile, *.Dockerfile,
@@ -184,6 +187,7 @@ def audit_command(paths, output_format, context, target, build_args, select, ign
         select=_codes(select),
         ignore=_codes(ignore),
         fail_on=fail_on,
+        external_image_registry=external_registry,
     )
     result = audit_files(files, options, jobs=jobs or None)
     result.input_errors[:0] = input_errors
@@ -231,8 +235,11 @@ __all__ = ["main", "InputError"]
               help="Convert a single-stage file to a build stage and a slim runtime stage with the runtime libraries "
                    "inferred from the built artifacts; written only when both images build and pass the smoke check "
                    "(needs a Docker engine; also done by --unsafe --verify).")
+@click.option("--external-image-registry", "external_registry", default=None, metavar="HOST[/PATH]",
+              help="Copy binaries (DC153, --multistage) from this mirror of the official images, e.g. "
+                   "mirror.example.com/ghcr (default: the config file's external-image-registry, else the images' own registries).")
 def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, target, build_args, verify, smoke, smoke_spec,
-                multistage) -> None:
+                multistage, external_registry) -> None:
     """Rewrite Dockerfiles (and .dockerignore) with the audit's fixes.
 
     Safe fixes only, unless --unsafe.  Everything a fix does not touch stays
@@ -264,6 +271,7 @@ def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, ta
             target=target,
             build_args=_build_args(build_args),
             context=Path(context) if context else None,
+            external_image_registry=external_registry or _configured_registry(Path(name), context),
         )
         checked = None
         try:
@@ -291,7 +299,8 @@ def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, ta
             click.echo(result.diff(), nl=False)
             if convert:
                 status = max(status, _multistage(Path(name), context, build_args, smoke, smoke_spec, console, err,
-                                                 write=False, backup=False, show_diff=True))
+                                                 write=False, backup=False, show_diff=True,
+                                                 registry=options.external_image_registry))
             continue
         if not result.changed and not (checked and checked.rejected) and not convert:
             console.print(f"{name}: nothing to fix")
@@ -307,11 +316,25 @@ def fix_command(paths, show_diff, unsafe, select, ignore, no_backup, context, ta
             # The rule fixes (if any) already kept the pristine file as <file>.orig.
             backup = not no_backup and not result.changed
             status = max(status, _multistage(Path(name), context, build_args, smoke, smoke_spec, console, err,
-                                             write=True, backup=backup, show_diff=False))
+                                             write=True, backup=backup, show_diff=False,
+                                             registry=options.external_image_registry))
     sys.exit(status)
 
 
-def _multistage(path, context, build_args, smoke, smoke_spec, console, err, *, write, backup, show_diff) -> int:
+def _configured_registry(dockerfile, context) -> str | None:
+    """``external-image-registry`` from the config file nearest the build context."""
+    from pathlib import Path
+
+    from decruft.audit.config import find_config, load_config
+
+    try:
+        return load_config(find_config(Path(context) if context else dockerfile.parent)).external_image_registry
+    except DecruftError:
+        return None  # a broken config file is the audit's to report
+
+
+def _multistage(path, context, build_args, smoke, smoke_spec, console, err, *, write, backup, show_diff,
+                registry=None) -> int:
     """``fix --multistage`` for one file: convert, verify, write; prints the explanation."""
     import difflib
     from pathlib import Path
@@ -324,7 +347,7 @@ def _multistage(path, context, build_args, smoke, smoke_spec, console, err, *, w
     spec.command = smoke or spec.command
     options = ConvertOptions(
         context=Path(context) if context else None, build_args=_build_args(build_args), smoke=spec,
-        on_progress=lambda m: err.print(f"[dim]{m}...[/]"), write=write, backup=backup,
+        on_progress=lambda m: err.print(f"[dim]{m}...[/]"), write=write, backup=backup, external_registry=registry,
     )
     original = path.read_text(encoding="utf-8", errors="surrogateescape") if show_diff else ""
     try:

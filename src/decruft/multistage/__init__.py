@@ -39,11 +39,14 @@ ECOSYSTEMS = ("python", "node", "r", "java", "make-install", "go", "apt-service"
 
 
 def plan_conversion(source: str, path: str = "Dockerfile", *, context: Path | None = None,
-                    build_args: dict[str, str] | None = None) -> Plan:
-    """The conversion plan for ``source`` (raises `NotConvertible` with the reason)."""
+                    build_args: dict[str, str] | None = None, external_registry: str | None = None) -> Plan:
+    """The conversion plan for ``source`` (raises `NotConvertible` with the reason).
+
+    ``external_registry``: a mirror of the official images that binaries are copied from."""
     from decruft.multistage import java, native, node, python, r, system
 
     facts = read_stage(source, path, build_args)
+    facts.external_registry = external_registry
     detectors = {
         "python": (python.detect, python.plan),
         "node": (node.detect, node.plan),
@@ -58,6 +61,7 @@ def plan_conversion(source: str, path: str = "Dockerfile", *, context: Path | No
         if detect(facts):
             plan = make_plan(facts, context)
             plan.runtime_users = list(facts.user_commands)
+            plan.explanation += facts.binaries_copied
             return plan
     raise NotConvertible(
         "no build to separate: decruft converts Python (pip, poetry, pipenv, uv), Node (npm, yarn, pnpm), "

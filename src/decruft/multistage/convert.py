@@ -67,6 +67,7 @@ class ConvertOptions:
     on_progress: Callable[[str], None] | None = None
     write: bool = True
     backup: bool = True
+    external_registry: str | None = None  # mirror of the official images binaries are copied from
 
 
 @dataclass(slots=True)
@@ -127,7 +128,8 @@ def convert_file(dockerfile: Path, options: ConvertOptions | None = None, *, eng
     context = Path(options.context or dockerfile.parent)
     conversion = Conversion(str(dockerfile))
     try:
-        plan = plan_conversion(source, str(dockerfile), context=context, build_args=options.build_args)
+        plan = plan_conversion(source, str(dockerfile), context=context, build_args=options.build_args,
+                               external_registry=options.external_registry)
     except NotConvertible as exc:
         return conversion.not_converted(str(exc))
     conversion.plan = plan

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from decruft.audit.context import data_table
 from decruft.audit.facts import parse_image_reference
+from decruft.audit.facts.binaries import BinaryInstall, binary_installs, later_blocker, replacement_edits
 from decruft.dockerfile import parse
 from decruft.dockerfile.model import Model, Stage, build_model
 from decruft.dockerfile.nodes import Dockerfile, Instruction
@@ -55,6 +56,7 @@ class Artifact:
     chown: str | None = None
     optional: bool = False  # copied only when it exists in the built build stage
     scan: bool = True  # look for ELF files in it (runtime libraries)
+    stage: str | None = None  # the stage it is copied from, when not the build stage
 
 
 @dataclass(slots=True)
@@ -108,7 +110,7 @@ class Plan:
             lines.append("RUN " + " && ".join(self.runtime_users))
         for artifact in artifacts if artifacts is not None else self.artifacts:
             chown = f" --chown={artifact.chown}" if artifact.chown else ""
-            lines.append(f"COPY --from={self.build_name}{chown} {artifact.source} {artifact.destination}")
+            lines.append(f"COPY --from={artifact.stage or self.build_name}{chown} {artifact.source} {artifact.destination}")
         env = list(self.runtime_env) + list(extra_env or [])
         if env:
             lines.append("ENV " + " ".join(f"{key}={_quote_env(value)}" for key, value in env))
@@ -161,6 +163,21 @@ class StageFacts:
     entry: list[str] | None  # exec-form ENTRYPOINT + CMD words; None when any is shell form
     entry_shell: bool
     user_commands: list[str] = field(default_factory=list)  # useradd/adduser/groupadd/addgroup, as written
+    external_registry: str | None = None  # mirror of the official images binaries are copied from
+    binaries_copied: list[str] = field(default_factory=list)  # explanation of each install replaced
+
+    def binary_installs(self) -> list[BinaryInstall]:
+        """Installs in the stage that an official image's binary replaces (data/external_binaries.toml)."""
+        found = []
+        for instruction in self.stage.instructions:
+            if instruction.keyword != "RUN":
+                continue
+            user = self.users.get(id(instruction))
+            user = None if user in ("root", "0", "0:0") else user
+            for install in binary_installs(instruction, self.model.env_at(instruction), user):
+                install.blocker = install.blocker or later_blocker(install, self.text[instruction.span.end :])
+                found.append(install)
+        return found
 
     @property
     def text(self) -> str:
@@ -404,7 +421,8 @@ def build_stage_text(facts: StageFacts, insertions: list[Insertion], appended: l
     ``insertions`` applied; ``appended`` lines go at the end of the build stage."""
     text = facts.text
     stage = facts.stage
-    edits = list(insertions)
+    # First in the list: at an equal offset they must apply before the plan's own insertions.
+    edits = _binary_copies(facts, insertions) + list(insertions)
     if stage.name is None:
         from_instruction = stage.from_instruction
         end = from_instruction.args_span.end
@@ -420,6 +438,30 @@ def build_stage_text(facts: StageFacts, insertions: list[Insertion], appended: l
         body += "# Added by decruft fix --multistage: stage what the runtime stage takes.\n"
         body += "".join(line + "\n" for line in appended)
     return body
+
+
+def _binary_copies(facts: StageFacts, insertions: list[Insertion]) -> list[Insertion]:
+    """``COPY --from=<official image>`` in place of the installs it replaces (DC153's edit), where
+    it touches none of the plan's own insertions; each one applied is noted in the facts."""
+    copies: list[Insertion] = []
+    for install in facts.binary_installs():
+        edits, why = replacement_edits(install, facts.external_registry)
+        if why is not None or any(_overlaps(edit.span.start, edit.span.end, insertions) for edit in edits):
+            continue
+        copies += [Insertion(edit.span.start, edit.replacement, edit.span.end) for edit in edits]
+        facts.binaries_copied.append(
+            f"`{install.how}` replaced by `{install.copy_line(facts.external_registry)}`: the official image "
+            "ships the binary, so no install step runs (or re-runs) in the build stage"
+        )
+    return copies
+
+
+def _overlaps(start: int, end: int, insertions: list[Insertion]) -> bool:
+    for other in insertions:
+        other_end = other.end if other.end is not None else other.offset
+        if other.offset < end and other_end > start or start < other.offset < end:
+            return True
+    return False
 
 
 def build_name(facts: StageFacts) -> str:
