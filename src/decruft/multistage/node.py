@@ -1,10 +1,20 @@
 """Node (npm, yarn, pnpm): build with the dev dependencies, run with the production ones.
 
-The build stage is the original (install, ``npm run build``...), followed by one step that
-drops the dev dependencies from ``node_modules`` with the project's own package manager
-(``npm prune --omit=dev``, ``yarn install --production``, ``pnpm prune --prod``). The runtime
-stage is the slim image of the same family with the application directory as built (its build
-output and production ``node_modules``).
+npm with a lockfile (``npm ci`` from the manifests alone): the stage is split where the install
+runs. The part before it (base, system packages, ``COPY package*.json``) becomes a stage both
+branches start from: one installs the production dependencies only (``npm ci --omit=dev``,
+the original install command otherwise unchanged), the other is the original build. The runtime
+copies ``node_modules`` from the first (a layer that stays cached until a manifest changes) and
+the application without ``node_modules`` from the second, last, so a source change re-runs the
+build and one small copy, never a dependency install or prune. A check in both images compares
+every production package's files, so a build that writes into ``node_modules`` (a generated
+client, a patch) is caught rather than shipped without it.
+
+Otherwise (yarn, pnpm, ``npm install``, an install that sees the sources or runs the project's
+own install scripts) the build stage is the original followed by one step that drops the dev
+dependencies with the project's package manager (``npm prune --omit=dev``, ``yarn install
+--production``, ``pnpm prune --prod``), and the runtime copies the application directory as
+built (its build output and production ``node_modules``).
 
 A pure front-end build (the image only serves the built files with ``serve``, ``http-server``
 or ``vite preview``) ends in a static web server instead: BusyBox ``httpd`` serving the output
@@ -13,15 +23,19 @@ directory on the same port, no Node at all.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import posixpath
 import shlex
 from pathlib import Path
 
 from decruft.audit.facts import parse_image_reference
+from decruft.dockerfile.nodes import Instruction
 from decruft.multistage.plan import (
+    STAGING,
     Artifact,
     ExtraCheck,
+    Insertion,
     Plan,
     StageFacts,
     app_artifacts,
@@ -79,22 +93,157 @@ def plan(facts: StageFacts, context: Path | None = None) -> Plan:
     if static is not None:
         return _static_plan(facts, name, project, static)
     runtime, package_manager = runtime_base_for(facts.base)
-    appended = user_for_setup(facts) + [f"RUN cd {shlex.quote(project)} && {PRUNE[manager]}"] if manager else []
-    build_text = build_stage_text(facts, [], appended, name)
     result = Plan(
-        ecosystem="node", build_base=facts.base, runtime_base=runtime, build_name=name,
-        build_text=build_text, artifacts=app_artifacts(facts), carried=list(facts.carried),
-        workdir=facts.final_workdir, package_manager=package_manager,
+        ecosystem="node", build_base=facts.base, runtime_base=runtime, build_name=name, build_text="",
+        artifacts=app_artifacts(facts), carried=list(facts.carried), workdir=facts.final_workdir,
+        package_manager=package_manager,
         allowed_differences=[_relative(facts.final_workdir, posixpath.join(project, "node_modules")) + "/*"],
     )
-    result.explanation.append(
-        f"build stage ({facts.base}): the original install and build, then `{PRUNE[manager]}` drops the dev dependencies"
-        if manager else f"build stage ({facts.base}): the original steps (no dependency install)"
-    )
+    why_not_separate = _why_not_separate(facts, installs[-1][:2], package, project) if installs else None
+    if installs and why_not_separate is None:
+        _separate_production_install(result, facts, installs[-1][0], installs[-1][1], project)
+    else:
+        appended = user_for_setup(facts) + [f"RUN cd {shlex.quote(project)} && {PRUNE[manager]}"] if manager else []
+        result.build_text = build_stage_text(facts, [], appended, name)
+        result.explanation.append(
+            f"build stage ({facts.base}): the original install and build, then `{PRUNE[manager]}` drops the dev "
+            f"dependencies (not installed apart: {why_not_separate})"
+            if manager else f"build stage ({facts.base}): the original steps (no dependency install)"
+        )
     dependencies = sorted((package or {}).get("dependencies", {}))
     if dependencies:
         result.checks.append(ExtraCheck("node require", ["node", "-e", REQUIRE_CHECK, *dependencies], workdir=project))
     return result
+
+
+#: What a production install from the manifests alone may see of the context besides them.
+MANIFEST_PATTERNS = ("package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc", "package*.json")
+#: The project's own scripts `npm ci` runs: they may need the sources or the dev dependencies.
+INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "preprepare", "prepare", "postprepare")
+#: Where the build stage puts the application without node_modules for the runtime stage.
+APPLICATION_STAGING = f"{STAGING}/app"
+
+
+def _why_not_separate(facts: StageFacts, install: tuple[Instruction, ShellCommand], package: dict | None,
+                      project: str) -> str | None:
+    """None when the production dependencies can be installed in a stage of their own, from the
+    state the original install ran in; else why not (the plan prunes after the build instead)."""
+    instruction, command = install
+    if command.name != "npm" or command.subcommand not in ("ci", "clean-install"):
+        return "only `npm ci` installs exactly the lockfile in both stages"
+    if package is None:
+        return "no package.json in the build context to check"
+    if package.get("workspaces"):
+        return "an npm workspace needs every member's manifest"
+    scripts = sorted(set(package.get("scripts") or {}) & set(INSTALL_SCRIPTS))
+    if scripts:
+        return f"`npm ci` runs the project's own {', '.join(scripts)} script, which may need the sources"
+    for field_name in ("dependencies", "optionalDependencies"):
+        for dependency, spec in (package.get(field_name) or {}).items():
+            if isinstance(spec, str) and spec.startswith(("file:", "link:", ".", "/", "~")):
+                return f"the dependency {dependency} is a local path ({spec})"
+    script = instruction.shell
+    if instruction.heredocs or script is None or len(script.commands) != 1 or command.has_flag("--prefix"):
+        return "the install shares its RUN with other commands"
+    for earlier in facts.stage.instructions:
+        if earlier is instruction:
+            break
+        if earlier.keyword == "ONBUILD" or earlier not in facts.context_copies:
+            continue
+        sources = [w for w in facts.model.expanded_words(earlier)[:-1] if not w.startswith("<<")]
+        for source in sources:
+            if not any(fnmatch.fnmatchcase(posixpath.basename(source.rstrip("/")), p) for p in MANIFEST_PATTERNS):
+                return f"the install sees {source} of the build context, not the manifests alone"
+    if not any(a.source == project for a in app_artifacts(facts)):
+        return f"the application is not copied to the project directory {project} as a whole"
+    return None
+
+
+def _separate_production_install(result: Plan, facts: StageFacts, instruction: Instruction,
+                                 command: ShellCommand, project: str) -> None:
+    """Split the stage where ``instruction`` installs: one branch installs the production
+    dependencies, the other is the original build (see the module's docstring)."""
+    taken = {s.name for s in facts.model.stages if s.name}
+    base_name = _free_name("manifests", taken)
+    production = _free_name("production-dependencies", taken)
+    prefix = facts.stage.instructions[: facts.stage.instructions.index(instruction)]
+    # An ARG is scoped to its stage: the branches declare the prefix's ARGs again.
+    arguments = "".join(i.source.rstrip("\n") + "\n" for i in prefix if i.keyword == "ARG")
+    offset = command.span.end - instruction.span.start
+    install = instruction.source[:offset] + " --omit=dev" + instruction.source[offset:].rstrip("\n") + "\n"
+    split = (
+        "\n# Added by decruft fix --multistage: the production dependencies, installed from the manifests\n"
+        "# alone, so a change of the sources never re-runs them.\n"
+        f"FROM {base_name} AS {production}\n{arguments}{install}\n"
+        "# Added by decruft fix --multistage: the build continues from the manifests.\n"
+        f"FROM {base_name} AS {result.build_name}\n{arguments}"
+    )
+    insertions = [Insertion(instruction.span.start, split)]
+    if facts.stage.name is not None:
+        start, end = _alias_span(facts.stage.from_instruction)
+        insertions.append(Insertion(start, base_name, end))
+    staging = (f"RUN mkdir -p {APPLICATION_STAGING} && cd {shlex.quote(project)} && find . -mindepth 1 -maxdepth 1 "
+               f"! -name node_modules -exec cp -a {{}} {APPLICATION_STAGING}/ ';'")
+    result.build_text = build_stage_text(facts, insertions, user_for_setup(facts) + [staging], base_name)
+    application = next(a for a in result.artifacts if a.source == project)
+    modules = posixpath.join(project, "node_modules")
+    result.artifacts.remove(application)
+    # Most stable first: the dependencies' layer stays cached; the application, which changes, comes last.
+    result.artifacts.insert(0, Artifact(modules, modules, "the production dependencies", chown=application.chown,
+                                        stage=production))
+    result.artifacts.append(Artifact(APPLICATION_STAGING, project, "the application as built, without node_modules",
+                                     chown=application.chown))
+    result.explanation.append(
+        f"build stage ({facts.base}): the original install and build; the production dependencies are "
+        f"installed apart (`{command.text} --omit=dev` in the stage {production}, from the manifests alone)"
+    )
+    result.checks.append(ExtraCheck("production node_modules", ["node", "-e", MODULES_CHECK], workdir=project))
+
+
+def _free_name(name: str, taken: set[str | None]) -> str:
+    return name if name not in taken else f"decruft-{name}"
+
+
+def _alias_span(from_instruction: Instruction) -> tuple[int, int]:
+    """Where the stage name of ``FROM image AS name`` is in the Dockerfile text."""
+    args = from_instruction.args.rstrip()
+    alias = args.split()[-1]
+    start = from_instruction.args_offset + len(args) - len(alias)
+    span = from_instruction.logical_span(start, start + len(alias))
+    return span.start, span.end
+
+
+#: Runs in both images: every file of every production package (and any file in node_modules
+#: no package owns, say a generated client) with its digest, one line per package. Packages the
+#: hidden lockfile marks dev/devOptional are skipped (they are the difference), and so is
+#: node_modules/.cache, where build tools keep their caches.
+MODULES_CHECK = r"""
+const fs = require('fs'), path = require('path'), crypto = require('crypto');
+let lock;
+try { lock = JSON.parse(fs.readFileSync('node_modules/.package-lock.json', 'utf8')).packages || {}; }
+catch (e) { console.log('no node_modules/.package-lock.json'); process.exit(0); }
+const owners = Object.keys(lock).filter(k => k.startsWith('node_modules/')).sort((a, b) => b.length - a.length);
+const owner = p => owners.find(o => p === o || p.startsWith(o + '/')) || '';
+const groups = new Map();
+(function walk(dir) {
+  for (const name of fs.readdirSync(dir).sort()) {
+    const p = dir + '/' + name, stat = fs.lstatSync(p);
+    if (p === 'node_modules/.package-lock.json' || p === 'node_modules/.cache') continue;
+    if (stat.isDirectory()) { walk(p); continue; }
+    const link = stat.isSymbolicLink() ? fs.readlinkSync(p) : null;
+    const key = owner(link === null ? p : path.posix.join(path.posix.dirname(p), link));
+    if (key && (lock[key].dev || lock[key].devOptional)) continue;
+    const digest = link !== null ? 'link ' + link : crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+    const label = key ? key + '@' + lock[key].version : 'in no package: ' + p;
+    if (!groups.has(label)) groups.set(label, []);
+    groups.get(label).push(p + ' ' + digest);
+  }
+})('node_modules');
+for (const label of [...groups.keys()].sort()) {
+  const lines = groups.get(label);
+  console.log(label, lines.length, 'files', crypto.createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16));
+}
+"""
 
 
 #: Runs in both images: require() every production dependency; prints one line each.

@@ -1,0 +1,170 @@
+"""The Node plan's shape: production dependencies installed in a stage of their own (npm ci from
+the manifests alone) where that is sound, `npm prune` after the build otherwise."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from decruft.dockerfile import parse
+from decruft.dockerfile.model import build_model
+from decruft.multistage import plan_conversion
+from decruft.multistage.node import MODULES_CHECK
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+#: examples/node-app after `decruft fix` (what `decruft bench` converts).
+FIXED_NODE_APP = (
+    "FROM node:20-slim\n\nWORKDIR /usr/src/app\n\n"
+    "COPY package.json package-lock.json ./\n"
+    "RUN --mount=type=cache,target=/root/.npm npm ci\n"
+    "COPY . .\n\nRUN npm run build\n\nEXPOSE 3000\nCMD [\"npm\", \"start\"]\n"
+)
+
+
+def _context(tmp_path: Path, **package: object) -> Path:
+    manifest = {"dependencies": {"express": "4.21.2"}, "devDependencies": {"typescript": "5.7.2"}, **package}
+    (tmp_path / "package.json").write_text(json.dumps(manifest))
+    return tmp_path
+
+
+def _stages(text: str) -> list[str | None]:
+    return [stage.name for stage in build_model(parse(text)).stages]
+
+
+def test_production_dependencies_get_their_own_stage():
+    plan = plan_conversion(FIXED_NODE_APP, context=EXAMPLES / "node-app")
+    text = plan.render([])
+    assert _stages(text) == ["manifests", "production-dependencies", "build", None]
+    assert "FROM node:20-slim AS manifests\n" in text
+    # The original install command, cache mount and all, with the dev dependencies left out.
+    assert "FROM manifests AS production-dependencies\nRUN --mount=type=cache,target=/root/.npm npm ci --omit=dev\n" in text
+    assert "FROM manifests AS build\nRUN --mount=type=cache,target=/root/.npm npm ci\nCOPY . .\n" in text
+    assert "prune" not in text
+    runtime = text.split("# Runtime stage")[1]
+    copies = [line for line in runtime.splitlines() if line.startswith("COPY")]
+    # The layer that stays cached first, the one a source change rebuilds last.
+    assert copies == ["COPY --from=production-dependencies /usr/src/app/node_modules /usr/src/app/node_modules",
+                      "COPY --from=build /decruft/app /usr/src/app"]
+    build = text.split("# Runtime stage")[0]
+    assert build.rstrip().endswith("-exec cp -a {} /decruft/app/ ';'")
+    assert [check.name for check in plan.checks] == ["production node_modules", "node require"]
+    assert plan.allowed_differences == ["node_modules/*"]
+
+
+def test_node_ts_api_example_installs_production_dependencies_apart():
+    source = (EXAMPLES / "node-ts-api" / "Dockerfile").read_text()
+    text = plan_conversion(source, context=EXAMPLES / "node-ts-api").render([])
+    _comment, manifests, production, build = text.split("\nFROM ")[:4]
+    assert "apt-get install -y python3 make g++" in manifests  # what the install ran with, once
+    assert production.startswith("manifests AS production-dependencies\nRUN npm ci --omit=dev\n")
+    assert build.startswith("manifests AS build\nRUN npm ci\n") and "RUN npm test" in build
+
+
+def test_a_named_stage_keeps_its_name_on_the_whole_build(tmp_path):
+    source = ("FROM node:20 AS app\nWORKDIR /a\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\n"
+              "RUN npm run build\nCMD [\"node\", \"i.js\"]\n")
+    text = plan_conversion(source, context=_context(tmp_path)).render([])
+    assert _stages(text) == ["manifests", "production-dependencies", "app", None]
+    assert text.startswith("FROM node:20 AS manifests\n")
+    assert "COPY --from=app /decruft/app /a" in text
+
+
+def test_stage_names_already_taken_are_not_reused(tmp_path):
+    source = ("FROM alpine:3.19 AS manifests\nRUN echo x > /x\n"
+              "FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN npm ci\nCOPY . .\nCOPY --from=manifests /x /x\n"
+              "RUN npm run build\nCMD [\"node\", \"i.js\"]\n")
+    text = plan_conversion(source, context=_context(tmp_path)).render([])
+    assert _stages(text) == ["manifests", "decruft-manifests", "production-dependencies", "build", None]
+
+
+def test_arguments_of_the_shared_part_are_declared_in_both_branches(tmp_path):
+    source = ("FROM node:20\nARG NPM_REGISTRY=https://registry.npmjs.org/\nWORKDIR /a\nCOPY package.json ./\n"
+              "RUN npm ci --registry=$NPM_REGISTRY\nCOPY . .\nCMD [\"node\", \"i.js\"]\n")
+    text = plan_conversion(source, context=_context(tmp_path)).render([])
+    declared = "ARG NPM_REGISTRY=https://registry.npmjs.org/\n"
+    assert ("FROM manifests AS production-dependencies\n" + declared
+            + "RUN npm ci --registry=$NPM_REGISTRY --omit=dev\n") in text
+    assert "FROM manifests AS build\n" + declared in text
+
+
+def test_an_owner_applies_to_both_copies(tmp_path):
+    source = ("FROM node:20\nWORKDIR /home/node/app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\n"
+              "RUN npm run build && chown -R node:node /home/node/app\nUSER node\nCMD [\"node\", \"dist/i.js\"]\n")
+    text = plan_conversion(source, context=_context(tmp_path)).render([])
+    assert "COPY --from=production-dependencies --chown=node:node /home/node/app/node_modules" in text
+    assert "COPY --from=build --chown=node:node /decruft/app /home/node/app" in text
+    # The appended staging step writes outside the user's home: as root, after the original USER.
+    assert "USER node\nCMD [\"node\", \"dist/i.js\"]\n# Added by decruft fix --multistage" in text
+    assert "USER root\nRUN mkdir -p /decruft/app" in text
+
+
+@pytest.mark.parametrize("source, package, reason", [
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN npm install\nCOPY . .\nCMD [\"node\", \"i.js\"]\n",
+                 {}, "only `npm ci`", id="npm-install"),
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"i.js\"]\n",
+                 {}, "the install sees . of the build context", id="install-after-the-sources"),
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN npm ci && npm run build\nCMD [\"node\", \"i.js\"]\n",
+                 {}, "shares its RUN", id="install-and-build-in-one-run"),
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN npm ci\nCOPY . .\nCMD [\"node\", \"i.js\"]\n",
+                 {"scripts": {"postinstall": "tsc"}}, "postinstall script", id="own-install-script"),
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN npm ci\nCOPY . .\nCMD [\"node\", \"i.js\"]\n",
+                 {"workspaces": ["packages/*"]}, "workspace", id="workspaces"),
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN npm ci\nCOPY . .\nCMD [\"node\", \"i.js\"]\n",
+                 {"dependencies": {"shared": "file:../shared"}}, "local path", id="local-dependency"),
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN yarn install --frozen-lockfile\nCOPY . .\n"
+                 "CMD [\"node\", \"i.js\"]\n", {}, None, id="yarn"),
+])
+def test_otherwise_the_build_prunes_its_dev_dependencies(tmp_path, source, package, reason):
+    plan = plan_conversion(source, context=_context(tmp_path, **package))
+    text = plan.render([])
+    assert "production-dependencies" not in text and _stages(text)[0] == "build"
+    assert "npm prune --omit=dev" in text or "yarn install --production" in text
+    if reason is not None:
+        assert reason in plan.explanation[0]
+
+
+def test_without_a_package_json_nothing_is_assumed():
+    plan = plan_conversion(FIXED_NODE_APP)
+    assert "npm prune --omit=dev" in plan.render([])
+    assert "no package.json" in plan.explanation[0]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="no node on this host")
+def test_modules_check_sees_production_files_only(tmp_path):
+    """The check's output is equal for a full install and a production one, and changes when a
+    production package's file changes or a file no package owns appears."""
+    def tree(dev: bool) -> Path:
+        root = tmp_path / ("full" if dev else "production")
+        packages = {"node_modules/express": {"version": "4.21.2"}}
+        files = {"node_modules/express/index.js": "module.exports = 1\n"}
+        if dev:
+            packages["node_modules/typescript"] = {"version": "5.7.2", "dev": True}
+            files["node_modules/typescript/lib/tsc.js"] = "// tsc\n"
+            files["node_modules/.cache/tool/x"] = "cached\n"
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        (root / "node_modules/.package-lock.json").write_text(json.dumps({"packages": packages}))
+        (root / "node_modules/.bin").mkdir()
+        if dev:
+            (root / "node_modules/.bin/tsc").symlink_to("../typescript/lib/tsc.js")
+        return root
+
+    def check(root: Path) -> str:
+        done = subprocess.run(["node", "-e", MODULES_CHECK], cwd=root, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    full, production = tree(dev=True), tree(dev=False)
+    before = check(full)
+    assert before == check(production) and before.startswith("node_modules/express@4.21.2 1 files ")
+    (full / "node_modules/express/index.js").write_text("patched\n")
+    assert check(full) != before
+    (production / "node_modules/.prisma").mkdir()
+    (production / "node_modules/.prisma/client.js").write_text("generated\n")
+    assert "in no package: node_modules/.prisma/client.js 1 files" in check(production)
