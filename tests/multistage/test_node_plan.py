@@ -116,6 +116,8 @@ def test_an_owner_applies_to_both_copies(tmp_path):
                  {"workspaces": ["packages/*"]}, "workspace", id="workspaces"),
     pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN npm ci\nCOPY . .\nCMD [\"node\", \"i.js\"]\n",
                  {"dependencies": {"shared": "file:../shared"}}, "local path", id="local-dependency"),
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN npm ci\nCOPY . .\nCMD [\"node\", \"i.js\"]\n",
+                 {"dependencies": {}}, "no production dependencies", id="no-production-dependencies"),
     pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN yarn install --frozen-lockfile\nCOPY . .\n"
                  "CMD [\"node\", \"i.js\"]\n", {}, None, id="yarn"),
 ])

@@ -133,6 +133,8 @@ def _why_not_separate(facts: StageFacts, install: tuple[Instruction, ShellComman
         return "only `npm ci` installs exactly the lockfile in both stages"
     if package is None:
         return "no package.json in the build context to check"
+    if not package.get("dependencies"):
+        return "no production dependencies (npm would create no node_modules to copy)"
     if package.get("workspaces"):
         return "an npm workspace needs every member's manifest"
     scripts = sorted(set(package.get("scripts") or {}) & set(INSTALL_SCRIPTS))

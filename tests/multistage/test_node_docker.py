@@ -1,0 +1,91 @@
+"""Real-engine conversions of the Node examples: the production dependencies installed in a stage
+of their own must give an image that passes the smoke check and whose production packages are
+file for file those of the original; a build that writes into node_modules is refused.
+
+Builds from node:20 / node:20-slim (docker-up) with packages from npm; images and containers
+are named ``decruft-ms-*`` and must all be gone afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from decruft.fix.verify import SmokeSpec
+from decruft.multistage.convert import ConvertOptions, convert_file
+
+pytestmark = pytest.mark.docker
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+#: examples/node-app after `decruft fix` (what `decruft bench` converts).
+FIXED_NODE_APP = (
+    "FROM node:20-slim\nWORKDIR /usr/src/app\n"
+    "COPY package.json package-lock.json ./\n"
+    "RUN --mount=type=cache,target=/root/.npm npm ci\n"
+    "COPY . .\nRUN npm run build\nEXPOSE 3000\nCMD [\"npm\", \"start\"]\n"
+)
+
+
+def _example(tmp_path: Path, name: str, dockerfile: str | None = None) -> Path:
+    work = tmp_path / name
+    shutil.copytree(EXAMPLES / name, work)
+    if dockerfile is not None:
+        (work / "Dockerfile").write_text(dockerfile)
+        (work / ".dockerignore").write_text("node_modules\n.git\n")
+    return work
+
+
+def _leftovers(docker, token: str) -> list[str]:
+    prefix = f"decruft-ms-{token}"
+    assert token
+    names = [tag for image in docker.images.list() for tag in image.tags if tag.startswith(prefix)]
+    names += [c.name for c in docker.containers.list(all=True) if c.name.startswith(prefix)]
+    return names
+
+
+@pytest.mark.parametrize("name, dockerfile, size_change", [
+    # already on node:20-slim: only the dev dependencies and npm's cache go
+    pytest.param("node-app", FIXED_NODE_APP, -0.1, id="node-app-fixed"),
+    pytest.param("node-ts-api", None, -0.6, id="node-ts-api"),
+])
+def test_examples_convert_with_production_dependencies_apart(docker, tmp_path, name, dockerfile, size_change):
+    work = _example(tmp_path, name, dockerfile)
+    conversion = convert_file(work / "Dockerfile", ConvertOptions(
+        smoke=SmokeSpec.from_file(work / "smoke.json"), write=False))
+    assert conversion.converted, (conversion.reason, conversion.detail)
+    assert conversion.text is not None and "npm ci --omit=dev" in conversion.text
+    assert "prune" not in conversion.text
+    assert conversion.comparison is not None and conversion.comparison.passed
+    assert [(c.name, c.passed) for c in conversion.checks] == [("production node_modules", True),
+                                                               ("node require", True)]
+    assert conversion.size_change is not None and conversion.size_change < size_change
+    assert _leftovers(docker, conversion.token) == []
+
+
+def test_the_original_node_app_still_prunes(docker, tmp_path):
+    """COPY . . before the install: the install sees the sources, so it stays in the build."""
+    work = _example(tmp_path, "node-app")
+    conversion = convert_file(work / "Dockerfile", ConvertOptions(
+        smoke=SmokeSpec.from_file(work / "smoke.json"), write=False))
+    assert conversion.converted, (conversion.reason, conversion.detail)
+    assert conversion.text is not None and "npm prune --omit=dev" in conversion.text
+    assert [c.name for c in conversion.checks if c.passed] == ["node require"]
+
+
+def test_a_build_that_writes_into_node_modules_is_not_converted(docker, tmp_path):
+    """A generated file in node_modules (what `prisma generate` does) would be missing from the
+    production install: the check sees it and nothing is written."""
+    source = FIXED_NODE_APP.replace(
+        "RUN npm run build\n",
+        "RUN npm run build && node -e \"require('fs').writeFileSync('node_modules/.generated.js', '1')\"\n")
+    work = _example(tmp_path, "node-app", source)
+    conversion = convert_file(work / "Dockerfile", ConvertOptions(
+        smoke=SmokeSpec.from_file(work / "smoke.json"), write=True))
+    assert not conversion.converted
+    assert conversion.reason.startswith("production node_modules differ")
+    assert "in no package: node_modules/.generated.js" in conversion.detail
+    assert (work / "Dockerfile").read_text() == source
+    assert _leftovers(docker, conversion.token) == []
