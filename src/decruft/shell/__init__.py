@@ -5,10 +5,18 @@ offsets; no crash on syntax it cannot read).  Only the mapping from tree-sitter
 nodes to our flat command list is written here.  When the script has syntax
 errors the commands tree-sitter could still read are returned and
 ``ShellScript.complete`` is False, so a rule can fall back to the raw text.
+
+Plain scripts (``a && b | c; d`` whose words are literals, the large majority of RUN
+bodies) are split by `_split_plain` instead: walking tree-sitter's nodes from Python
+costs several times more than the parse itself, and ``decruft audit`` splits every RUN
+of every file. It accepts only what it can split exactly as the tree-sitter walk does
+(no expansions, redirects, escapes, keywords, comments or newlines; anything else goes
+to tree-sitter) and the tests compare both on every RUN of the corpora.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator
@@ -233,6 +241,10 @@ def parse_script(source: str, anchor, origin: str, visible: int | None = None) -
     ``visible``: only commands starting before this offset are reported (the rest
     is appended heredoc data).
     """
+    if visible is None:
+        plain = _split_plain(source, anchor, origin)
+        if plain is not None:
+            return plain
     try:
         script = _Builder(source, anchor, origin).build(visible)
     except (RecursionError, ValueError, UnicodeError):
@@ -399,3 +411,95 @@ def _unescape_double(text: str) -> str:
         out.append(ch)
         index += 1
     return "".join(out)
+
+
+# ---------------------------------------------------------------------- the plain fast path
+_PLAIN_TOKENS = re.compile(
+    r"""(?P<space>[ \t]+)|(?P<op>&&|\|\||[;|&])|(?P<word>(?:[A-Za-z0-9_./:@%+,=~^*?-]+|'[^']*'|"[^"$`\\]*")+)"""
+)
+_PLAIN_SEGMENTS = re.compile(r"[^'\"]+|'[^']*'|\"[^\"]*\"")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
+# Words tree-sitter does not read as a plain command name (keywords, declaration builtins).
+_NOT_PLAIN_NAMES = frozenset({
+    "if", "then", "elif", "else", "fi", "case", "esac", "for", "select", "while", "until", "do", "done",
+    "in", "function", "time", "coproc", "declare", "typeset", "export", "readonly", "local", "unset",
+    "unsetenv",
+})
+_PLAIN_NAME = re.compile(r"[A-Za-z_./][A-Za-z0-9_./+-]*")
+_TEST_OPERATORS = frozenset({"==", "=~", "="})
+
+
+def _split_plain(source: str, anchor, origin: str) -> ShellScript | None:
+    """The script split like the tree-sitter walk would, or None when it is not plain."""
+    if not source.isascii():
+        return None
+    builder = _Builder(source, anchor, origin)
+    commands = builder.commands
+    # (start, end) of each word of the current command; None between commands.
+    current: list[tuple[int, int]] = []
+    operators: list[str | None] = [None]
+    groups: list[list[tuple[int, int]]] = []
+    position, length = 0, len(source)
+    match_token = _PLAIN_TOKENS.match
+    while position < length:
+        token = match_token(source, position)
+        if token is None:
+            return None
+        kind = token.lastgroup
+        if kind == "word":
+            current.append(token.span())
+        elif kind == "op":
+            if not current:
+                return None
+            groups.append(current)
+            current = []
+            operators.append(token.group())
+        position = token.end()
+    if current:
+        groups.append(current)
+    elif len(operators) > 1 and operators[-1] not in (";", "&"):
+        return None  # a dangling `&&`, `||` or `|`: let tree-sitter report the error
+    for index, words in enumerate(groups):
+        command = _plain_command(builder, words, operators[index], index,
+                                 "|" in (operators[index], operators[index + 1] if index + 1 < len(operators) else None))
+        if command is None:
+            return None
+        commands.append(command)
+    return ShellScript(source, commands, True, origin)
+
+
+def _plain_command(builder: _Builder, spans: list[tuple[int, int]], operator: str | None, index: int,
+                   in_pipeline: bool) -> ShellCommand | None:
+    source = builder.source
+    first = 0
+    while first < len(spans) and _ASSIGNMENT.match(source, spans[first][0]):
+        first += 1
+    if first == len(spans):
+        return None  # assignments alone are a variable_assignment, not a command
+    words = [_plain_word(builder, start, end) for start, end in spans[first:]]
+    if words[0].value in _NOT_PLAIN_NAMES or not _PLAIN_NAME.fullmatch(words[0].text):
+        return None  # tree-sitter reads some names oddly (`a@b`, `a:b` after an assignment, `-`)
+    if any(word.text in _TEST_OPERATORS for word in words):
+        return None  # tree-sitter drops a bare `==`/`=~` argument (a test operator to it)
+    start, end = spans[0][0], spans[-1][1]
+    return ShellCommand(
+        words=words,
+        assignments=[source[a:b] for a, b in spans[:first]],
+        text=source[start:end],
+        operator=operator,
+        index=index,
+        in_pipeline=in_pipeline,
+        _bytes=(start, end),
+        _builder=builder,
+    )
+
+
+def _plain_word(builder: _Builder, start: int, end: int) -> Word:
+    text = builder.source[start:end]
+    if "'" in text or '"' in text:
+        value = "".join(
+            part[1:-1] if part[0] in "'\"" else part for part in _PLAIN_SEGMENTS.findall(text)
+        )
+    else:
+        value = text
+    return Word(text, value, True, (start, end), builder)
