@@ -50,8 +50,11 @@ def _no_cyclic_gc() -> None:
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[str, int, int | None], None] | None]:
     """A rich progress bar on stderr fed by open_image's ``progress(label, done, total)``."""
+    if not enabled:  # before the console: JSON runs never import rich
+        yield None
+        return
     console = _stderr()
-    if not enabled or not console.is_terminal:
+    if not console.is_terminal:
         yield None
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
