@@ -414,9 +414,10 @@ def _unescape_double(text: str) -> str:
 
 
 # ---------------------------------------------------------------------- the plain fast path
-_PLAIN_TOKENS = re.compile(
-    r"""(?P<space>[ \t]+)|(?P<op>&&|\|\||[;|&])|(?P<word>(?:[A-Za-z0-9_./:@%+,=~^*?-]+|'[^']*'|"[^"$`\\]*")+)"""
-)
+_WORD = r"""(?:[A-Za-z0-9_./:@%+,=~^*?-]++|'[^']*+'|"[^"$`\\]*+")++"""
+# Possessive quantifiers: one linear pass decides whether the whole script is plain.
+_PLAIN_SCRIPT = re.compile(rf"(?:[ \t]++|&&|\|\||[;|&]|{_WORD})*+")
+_PLAIN_TOKENS = re.compile(rf"(&&|\|\||[;|&])|{_WORD}")
 _PLAIN_SEGMENTS = re.compile(r"[^'\"]+|'[^']*'|\"[^\"]*\"")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 # Words tree-sitter does not read as a plain command name (keywords, declaration builtins).
@@ -431,37 +432,32 @@ _TEST_OPERATORS = frozenset({"==", "=~", "="})
 
 def _split_plain(source: str, anchor, origin: str) -> ShellScript | None:
     """The script split like the tree-sitter walk would, or None when it is not plain."""
-    if not source.isascii():
+    if not source.isascii() or _PLAIN_SCRIPT.fullmatch(source) is None:
         return None
-    builder = _Builder(source, anchor, origin)
-    commands = builder.commands
-    # (start, end) of each word of the current command; None between commands.
-    current: list[tuple[int, int]] = []
-    operators: list[str | None] = [None]
+    # Word spans of each command, and the operator before each command.
     groups: list[list[tuple[int, int]]] = []
-    position, length = 0, len(source)
-    match_token = _PLAIN_TOKENS.match
-    while position < length:
-        token = match_token(source, position)
-        if token is None:
-            return None
-        kind = token.lastgroup
-        if kind == "word":
+    operators: list[str | None] = [None]
+    current: list[tuple[int, int]] = []
+    for token in _PLAIN_TOKENS.finditer(source):
+        operator = token.group(1)
+        if operator is None:
             current.append(token.span())
-        elif kind == "op":
-            if not current:
-                return None
+        elif not current:
+            return None  # an operator with no command before it
+        else:
             groups.append(current)
             current = []
-            operators.append(token.group())
-        position = token.end()
+            operators.append(operator)
     if current:
         groups.append(current)
-    elif len(operators) > 1 and operators[-1] not in (";", "&"):
+        operators.append(None)
+    elif operators[-1] not in (None, ";", "&"):
         return None  # a dangling `&&`, `||` or `|`: let tree-sitter report the error
-    for index, words in enumerate(groups):
-        command = _plain_command(builder, words, operators[index], index,
-                                 "|" in (operators[index], operators[index + 1] if index + 1 < len(operators) else None))
+    builder = _Builder(source, anchor, origin)
+    commands = builder.commands
+    for index, spans in enumerate(groups):
+        in_pipeline = operators[index] == "|" or operators[index + 1] == "|"
+        command = _plain_command(builder, spans, operators[index], index, in_pipeline)
         if command is None:
             return None
         commands.append(command)
@@ -476,30 +472,20 @@ def _plain_command(builder: _Builder, spans: list[tuple[int, int]], operator: st
         first += 1
     if first == len(spans):
         return None  # assignments alone are a variable_assignment, not a command
-    words = [_plain_word(builder, start, end) for start, end in spans[first:]]
-    if words[0].value in _NOT_PLAIN_NAMES or not _PLAIN_NAME.fullmatch(words[0].text):
+    texts = [source[start:end] for start, end in spans]
+    name = texts[first]
+    if name in _NOT_PLAIN_NAMES or not _PLAIN_NAME.fullmatch(name):
         return None  # tree-sitter reads some names oddly (`a@b`, `a:b` after an assignment, `-`)
-    if any(word.text in _TEST_OPERATORS for word in words):
+    if not _TEST_OPERATORS.isdisjoint(texts):
         return None  # tree-sitter drops a bare `==`/`=~` argument (a test operator to it)
+    words = [
+        Word(text, _plain_value(text) if ("'" in text or '"' in text) else text, True, span, builder)
+        for text, span in zip(texts[first:], spans[first:])
+    ]
     start, end = spans[0][0], spans[-1][1]
-    return ShellCommand(
-        words=words,
-        assignments=[source[a:b] for a, b in spans[:first]],
-        text=source[start:end],
-        operator=operator,
-        index=index,
-        in_pipeline=in_pipeline,
-        _bytes=(start, end),
-        _builder=builder,
-    )
+    return ShellCommand(words, texts[:first], source[start:end], operator, index, in_pipeline,
+                        _bytes=(start, end), _builder=builder)
 
 
-def _plain_word(builder: _Builder, start: int, end: int) -> Word:
-    text = builder.source[start:end]
-    if "'" in text or '"' in text:
-        value = "".join(
-            part[1:-1] if part[0] in "'\"" else part for part in _PLAIN_SEGMENTS.findall(text)
-        )
-    else:
-        value = text
-    return Word(text, value, True, (start, end), builder)
+def _plain_value(text: str) -> str:
+    return "".join(part[1:-1] if part[0] in "'\"" else part for part in _PLAIN_SEGMENTS.findall(text))
