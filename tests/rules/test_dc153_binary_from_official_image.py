@@ -50,6 +50,11 @@ REWRITES = [
         "FROM debian:bookworm\nCOPY --from=docker:27.5.1-cli /usr/local/bin/docker /usr/local/bin/\n",
     ),
     (
+        "FROM debian:bookworm\nRUN apt-get update \\\n && apt-get install -y gosu \\\n && apt-get clean \\\n"
+        " && rm -fr /var/lib/apt/lists/*\n",
+        "FROM debian:bookworm\nCOPY --from=tianon/gosu /gosu /usr/local/bin/\n",
+    ),
+    (
         "FROM debian:bookworm\nRUN apt-get update && apt-get install -y gosu curl\n",
         "FROM debian:bookworm\nCOPY --from=tianon/gosu /gosu /usr/local/bin/\nRUN apt-get update && apt-get install -y curl\n",
     ),
@@ -117,6 +122,28 @@ def test_message_and_stake():
     assert finding.line == 3 and finding.severity.value == "info"
     assert "ghcr.io/astral-sh/uv:0.13.9" in finding.message and "/uv /uvx" in finding.message
     assert "re-runs" in finding.stake.rebuild and finding.stake.bytes is None
+
+
+def test_install_as_written_in_the_message():
+    [finding] = findings("FROM python:3.11\nRUN python3 -m pip install -U uv==0.13.9\n", "DC153")
+    assert finding.message.startswith("`python3 -m pip install uv==0.13.9` installs uv")
+
+
+def test_cli_option_and_config_key(tmp_path):
+    from click.testing import CliRunner
+
+    from decruft.cli import main
+
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:3.11\nRUN pip install uv==0.13.9\n")
+    run = CliRunner().invoke(main, ["fix", "--unsafe", "--select", "DC153", "--diff",
+                                    "--external-image-registry", "mirror.example.com", str(dockerfile)])
+    assert "+COPY --from=mirror.example.com/astral-sh/uv:0.13.9 /uv /uvx /bin/" in run.output
+    (tmp_path / ".decruft.toml").write_text('external-image-registry = "127.0.0.1:5000"\n')
+    run = CliRunner().invoke(main, ["fix", "--unsafe", "--select", "DC153", "--diff", str(dockerfile)])
+    assert "+COPY --from=127.0.0.1:5000/astral-sh/uv:0.13.9 /uv /uvx /bin/" in run.output
+    run = CliRunner().invoke(main, ["audit", "--select", "DC153", str(dockerfile)])
+    assert "127.0.0.1:5000/astral-sh/uv:0.13.9" in run.output
 
 
 def test_stake_bytes_from_the_stakes_table():

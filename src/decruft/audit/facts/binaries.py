@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from decruft.audit.context import data_table
+from decruft.audit.facts.commands import rm_targets
 from decruft.audit.facts.edits import remove_word
 from decruft.audit.facts.tools import argv_words, classify
 from decruft.audit.rule import Edit
@@ -25,7 +26,7 @@ DEFAULT_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/
 _PIP_REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?(.*)$")
 _EXACT_VERSION = re.compile(r"^\s*==\s*(\d+(?:\.\d+)*)\s*$")
 _PIP_PLACEMENT = ("--target", "-t", "--prefix", "--root")  # the binary would land elsewhere
-_APT_HOUSEKEEPING = re.compile(r"^(?:apt-get|apt) (?:update|clean|autoclean)\b|^rm -r?f?r? ?/var/lib/apt/lists")
+_APT_HOUSEKEEPING = frozenset({"update", "clean", "autoclean"})
 _PYTHON_MODULE = r"\bpython[0-9.]*\s+-m\s+{module}\b"
 
 
@@ -120,7 +121,7 @@ def _package_installs(image, install: dict, instruction, script: ShellScript, en
             version, exact = matched
             word = _operand_word(command, operand)
             found = BinaryInstall(
-                image, instruction, f"{call.program} install {operand}", version, image.destination,
+                image, instruction, _install_text(command, operand), version, image.destination,
                 [command], word if len(operands) > 1 else None, install.get("stake"), install.get("caveat", ""),
                 module=install.get("module"),
             )
@@ -131,6 +132,13 @@ def _package_installs(image, install: dict, instruction, script: ShellScript, en
                 found.caveat = _join(found.caveat, f"`{operand}` is not pinned to one version: the copy takes "
                                                    f"{image.reference(None)}")
             yield found
+
+
+def _install_text(command: ShellCommand, operand: str) -> str:
+    """``pip install uv==0.13.9`` / ``python3 -m pip install uv``: the command up to its verb, and the operand."""
+    argv = command.argv
+    verb = argv.index("install") if "install" in argv else 0
+    return " ".join([*argv[: verb + 1], operand])
 
 
 def _pip_operand(operand: str, install: dict) -> tuple[str | None, bool] | None:
@@ -289,7 +297,7 @@ def replacement_edits(install: BinaryInstall, registry: str | None = None) -> tu
     group = [c.index for c in install.commands]
     rest = [c for c in commands if c.index not in group]
     apt = install.commands[0].name in ("apt-get", "apt")
-    if not rest or apt and all(_APT_HOUSEKEEPING.match(" ".join(c.argv)) for c in rest):
+    if not rest or apt and all(_apt_housekeeping(c) for c in rest):
         # The RUN does nothing else (apt's update and list cleanup only served the install).
         source = instruction.source
         ending = "\r\n" if source.endswith("\r\n") else "\n" if source.endswith("\n") else ""
@@ -300,6 +308,15 @@ def replacement_edits(install: BinaryInstall, registry: str | None = None) -> tu
     if cut is None:
         return [], "the install is not a plain `&&` step of its RUN"
     return [Edit(Span(line_start, line_start), copy_line + "\n"), Edit(cut, "")], None
+
+
+def _apt_housekeeping(command: ShellCommand) -> bool:
+    """``apt-get update``/``clean`` or removing the package lists: only there for an install."""
+    call = classify(command)
+    if call is not None and call.tool == "apt":
+        return call.verb in _APT_HOUSEKEEPING
+    targets = rm_targets(command)
+    return bool(targets) and all(target.startswith("/var/lib/apt/lists") for target in targets)
 
 
 def _cut_span(instruction: Instruction, script: ShellScript, group: list[int]) -> Span | None:
