@@ -109,3 +109,19 @@ def test_expanded_words_for_copy():
 def test_target_stage_lookup_is_case_insensitive():
     m = model()
     assert m.target_stage("BUILD").index == 1
+
+
+def test_scopes_recorded_per_stage_equal_a_replay_per_instruction():
+    """scope_at records a whole stage in one pass; each scope must equal the replay from the
+    start of the stage chain for that one instruction (the definition)."""
+    source = (
+        "ARG BASE=debian\nFROM $BASE AS base\nARG V=1\nENV A=$V B=x\nRUN echo\nARG V\n"
+        "FROM base AS build\nENV B=y\nARG W=${A}-2\nRUN echo $W\nUSER app\nENV C=${B}z\n"
+        "FROM scratch\nCOPY --from=build / /\nARG TARGETARCH\nENV D=$TARGETARCH\n"
+    )
+    for order in (1, -1):  # the first question may be about any stage
+        model = build_model(parse(source))
+        for instruction in model.dockerfile.instructions[::order]:
+            got = model.scope_at(instruction)
+            want = model._compute_scope(instruction)
+            assert (got.args, got.env, got.declared_args) == (want.args, want.env, want.declared_args), instruction

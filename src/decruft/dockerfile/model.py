@@ -322,8 +322,25 @@ class Model:
         """The ARG and ENV values visible when ``instruction`` runs (cached; do not mutate)."""
         cached = self._scopes.get(id(instruction))
         if cached is None:
-            cached = self._scopes[id(instruction)] = self._compute_scope(instruction)
+            if instruction.stage_index >= 0:
+                # One replay of the stage records every instruction's scope: rules ask for
+                # most of them, and replaying from the stage start for each is quadratic.
+                self._record_stage_scopes(self.stages[instruction.stage_index])
+                cached = self._scopes.get(id(instruction))
+            if cached is None:
+                cached = self._scopes[id(instruction)] = self._compute_scope(instruction)
         return cached
+
+    def _record_stage_scopes(self, stage: Stage) -> None:
+        env: dict[str, str] = {}
+        chain = self.final_chain(stage.label) if stage.parent is not None else [stage]
+        for ancestor in chain:
+            args = automatic_platform_args(self.platform)
+            declared: set[str] = set()
+            for current in ancestor.instructions:
+                if ancestor is stage:
+                    self._scopes[id(current)] = Scope(dict(args), dict(env), set(declared))
+                self._replay(current, args, env, declared)
 
     def _compute_scope(self, instruction: Instruction) -> Scope:
         if instruction.stage_index < 0:
