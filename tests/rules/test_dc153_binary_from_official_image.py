@@ -12,6 +12,7 @@ REWRITES = [
     ("FROM python:3.11\n  RUN pip install uv==0.13.9\n", f"FROM python:3.11\n  {UV}\n"),
     # one operand of an install that installs more
     ("FROM python:3.11\nRUN pip install uv==0.13.9 poetry\n", f"FROM python:3.11\n{UV}\nRUN pip install poetry\n"),
+    ("FROM python:3.11\nRUN pip install -r req.txt uv==0.13.9\n", f"FROM python:3.11\n{UV}\nRUN pip install -r req.txt\n"),
     # cut out of an && chain: first, middle, last; both continuation styles
     ("FROM python:3.11\nRUN pip install uv==0.13.9 && uv --version\n", f"FROM python:3.11\n{UV}\nRUN uv --version\n"),
     (

@@ -26,6 +26,7 @@ DEFAULT_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/
 _PIP_REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?(.*)$")
 _EXACT_VERSION = re.compile(r"^\s*==\s*(\d+(?:\.\d+)*)\s*$")
 _PIP_PLACEMENT = ("--target", "-t", "--prefix", "--root")  # the binary would land elsewhere
+_OTHER_INSTALLS = ("-r", "--requirement", "-e", "--editable")  # pip installs more than its operands
 _APT_HOUSEKEEPING = frozenset({"update", "clean", "autoclean"})
 _PYTHON_MODULE = r"\bpython[0-9.]*\s+-m\s+{module}\b"
 
@@ -118,17 +119,18 @@ def _package_installs(image, install: dict, instruction, script: ShellScript, en
             matched = read_operand(operand, install)
             if matched is None:
                 continue
-            version, exact = matched
-            word = _operand_word(command, operand)
+            version, unconstrained = matched
+            # The command installs something else too (`pip install -r requirements.txt uv`): drop the word only.
+            sole = operands == [operand] and not command.has_flag(*_OTHER_INSTALLS)
             found = BinaryInstall(
                 image, instruction, _install_text(command, operand), version, image.destination,
-                [command], word if len(operands) > 1 else None, install.get("stake"), install.get("caveat", ""),
-                module=install.get("module"),
+                [command], None if sole else _operand_word(command, operand), install.get("stake"),
+                install.get("caveat", ""), module=install.get("module"),
             )
             if tool == "pip" and command.has_flag(*_PIP_PLACEMENT):
                 found.blocker = "the install puts the files under --target/--prefix/--root"
             found.blocker = found.blocker or _not_on_path(image.destination, env)
-            if version is None and not exact:
+            if version is None and not unconstrained:
                 found.caveat = _join(found.caveat, f"`{operand}` is not pinned to one version: the copy takes "
                                                    f"{image.reference(None)}")
             yield found
@@ -142,6 +144,7 @@ def _install_text(command: ShellCommand, operand: str) -> str:
 
 
 def _pip_operand(operand: str, install: dict) -> tuple[str | None, bool] | None:
+    """``(pinned version or None, no version constraint at all)`` when ``operand`` is the package."""
     match = _PIP_REQUIREMENT.match(operand)
     if match is None or _normalise(match.group(1)) != _normalise(install["package"]):
         return None
