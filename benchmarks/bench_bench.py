@@ -126,16 +126,20 @@ def _row(name: str, result: BenchResult) -> str:
     )
 
 
-def section(results: dict[str, BenchResult], repeat: int, seconds: float | None) -> str:
+def section(results: dict[str, BenchResult], repeat: int) -> str:
     any_result = next(iter(results.values()))
     engine = any_result.engine
+    # Each example's own run time: rows may come from separate runs (--only).
+    seconds = sum(result.duration_s for result in results.values())
     lines = [
         HEADING,
         "",
         "Command (from the repository root, with `scripts/docker-up` running; about "
-        + (f"{seconds / 60:.0f} minutes" if seconds else "an hour") + " here):",
+        + (f"{seconds / 60:.0f} minutes" if seconds else "an hour") + " here, the examples' runs added up):",
         "",
         f"    .venv/bin/python benchmarks/bench_bench.py --repeat {repeat}",
+        "",
+        f"One example (its row and paragraph are replaced, the others stay): `--only node-app --repeat {repeat}`.",
         "",
         "Per example: `decruft bench examples/<name> --repeat "
         f"{repeat} --format json` (the same library call): the optimised side is `decruft fix --unsafe` "
@@ -207,7 +211,6 @@ def main() -> int:
     names = args.only or list(DEFAULT_EXAMPLES)
     results: dict[str, BenchResult] = {}
     OUT.mkdir(exist_ok=True)
-    started = time.time()
     for name in names:
         path = OUT / f"{name}.json"
         if args.from_json:
@@ -221,13 +224,12 @@ def main() -> int:
         path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
         (OUT / f"{name}.html").write_text(render_html(result))
         print(_row(name, result), flush=True)
-    seconds = None if args.from_json else time.time() - started
     # Examples measured by an earlier run (--only) keep their row.
     for path in sorted(OUT.glob("*.json")):
         if path.stem not in results:
             results[path.stem] = result_from_dict(json.loads(path.read_text()))
     results = dict(sorted(results.items()))
-    text = section(results, next(iter(results.values())).repeat, seconds)
+    text = section(results, next(iter(results.values())).repeat)
     print(text)
     if not args.no_write:
         write_section(text)
