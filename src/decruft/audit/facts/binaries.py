@@ -16,7 +16,7 @@ from functools import lru_cache
 from decruft.audit.context import data_table
 from decruft.audit.facts.commands import rm_targets
 from decruft.audit.facts.edits import remove_word
-from decruft.audit.facts.tools import argv_words, classify
+from decruft.audit.facts.tools import ToolCall, argv_words, classify
 from decruft.audit.rule import Edit
 from decruft.dockerfile.nodes import Instruction, Span
 from decruft.shell import ShellCommand, ShellScript, Word
@@ -96,24 +96,49 @@ def binary_installs(instruction: Instruction, env: dict[str, str], user: str | N
     script = instruction.shell
     if instruction.keyword != "RUN" or script is None:
         return []
+    package_calls = _package_install_calls(script)
     found: list[BinaryInstall] = []
     for image, installs in official_images().values():
         for install in installs:
             kind = install["kind"]
             if kind in _PACKAGE_TOOLS:
-                found += _package_installs(image, install, instruction, script, env, kind)
-            elif kind == "script":
+                found += _package_installs(image, install, instruction, package_calls.get(kind, ()), env, kind)
+            elif kind == "script" and _may_run_installer(script, install):
                 found += _script_installs(image, install, instruction, script, env, user)
     return found
 
 
-def _package_installs(image, install: dict, instruction, script: ShellScript, env: dict[str, str], tool: str):
-    """``pip install``/``apt-get install`` of the package: the copy goes to a directory on PATH."""
-    read_operand = _PACKAGE_TOOLS[tool]
+def may_install_binary(instruction: Instruction) -> bool:
+    """A cheap test that `binary_installs` can find nothing here (most RUNs), so callers skip
+    working out the step's ENV and USER."""
+    script = instruction.shell
+    if instruction.keyword != "RUN" or script is None:
+        return False
+    if _package_install_calls(script):
+        return True
+    return any(install["kind"] == "script" and _may_run_installer(script, install)
+               for _, installs in official_images().values() for install in installs)
+
+
+def _package_install_calls(script: ShellScript) -> dict[str, list[tuple[ShellCommand, ToolCall]]]:
+    """pip/apt install commands of the script by tool (each command classified once)."""
+    calls: dict[str, list[tuple[ShellCommand, ToolCall]]] = {}
     for command in script.commands:
         call = classify(command)
-        if call is None or call.tool != tool or call.verb != "install":
-            continue
+        if call is not None and call.verb == "install" and call.tool in _PACKAGE_TOOLS:
+            calls.setdefault(call.tool, []).append((command, call))
+    return calls
+
+
+def _may_run_installer(script: ShellScript, install: dict) -> bool:
+    # The installer's URL is a literal word, or its setup file is named.
+    return "://" in script.source or any(name in script.source for name in install.get("setup_files", ()))
+
+
+def _package_installs(image, install: dict, instruction, calls, env: dict[str, str], tool: str):
+    """``pip install``/``apt-get install`` of the package: the copy goes to a directory on PATH."""
+    read_operand = _PACKAGE_TOOLS[tool]
+    for command, call in calls:
         operands = call.operands()
         for operand in operands:
             matched = read_operand(operand, install)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from decruft.audit.context import RuleContext
 from decruft.audit.facts import stake, user_at
-from decruft.audit.facts.binaries import BinaryInstall, binary_installs, later_blocker, replacement_edits
+from decruft.audit.facts.binaries import (
+    BinaryInstall,
+    binary_installs,
+    later_blocker,
+    may_install_binary,
+    replacement_edits,
+)
 from decruft.audit.rule import Applicability, Fix, Severity, Stake, rule
 
 REBUILD = "re-runs and downloads again whenever an earlier step changes"
@@ -52,6 +58,8 @@ def check(context: RuleContext):
     text = context.dockerfile.text
     for step in context.runs():
         instruction = step.instruction
+        if not may_install_binary(instruction):
+            continue
         installs = binary_installs(instruction, context.env(instruction), user_at(context, instruction))
         for install in installs:
             install.blocker = install.blocker or later_blocker(install, text[instruction.span.end :])
