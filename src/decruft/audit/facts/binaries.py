@@ -16,7 +16,7 @@ from functools import lru_cache
 from decruft.audit.context import data_table
 from decruft.audit.facts.commands import rm_targets
 from decruft.audit.facts.edits import remove_word
-from decruft.audit.facts.tools import ToolCall, argv_words, classify
+from decruft.audit.facts.tools import ToolCall, argv_words, classify, tool_calls
 from decruft.audit.rule import Edit
 from decruft.dockerfile.nodes import Instruction, Span
 from decruft.shell import ShellCommand, ShellScript, Word
@@ -114,20 +114,41 @@ def may_install_binary(instruction: Instruction) -> bool:
     script = instruction.shell
     if instruction.keyword != "RUN" or script is None:
         return False
-    if _package_install_calls(script):
-        return True
+    names = _replaced_packages()
+    for tool, calls in _package_install_calls(script).items():
+        if any(_package_name(tool, operand) in names[tool] for _, call in calls for operand in call.operands()):
+            return True
     return any(install["kind"] == "script" and _may_run_installer(script, install)
                for _, installs in official_images().values() for install in installs)
 
 
 def _package_install_calls(script: ShellScript) -> dict[str, list[tuple[ShellCommand, ToolCall]]]:
-    """pip/apt install commands of the script by tool (each command classified once)."""
+    """pip/apt install commands of the script by tool (`tool_calls` classifies once per script)."""
     calls: dict[str, list[tuple[ShellCommand, ToolCall]]] = {}
-    for command in script.commands:
-        call = classify(command)
-        if call is not None and call.verb == "install" and call.tool in _PACKAGE_TOOLS:
-            calls.setdefault(call.tool, []).append((command, call))
+    for call in tool_calls(script, *_PACKAGE_TOOLS):
+        if call.verb == "install":
+            calls.setdefault(call.tool, []).append((call.command, call))
     return calls
+
+
+@lru_cache(maxsize=1)
+def _replaced_packages() -> dict[str, frozenset[str]]:
+    """pip/apt package names some table entry replaces."""
+    names: dict[str, set[str]] = {tool: set() for tool in _PACKAGE_TOOLS}
+    for _, installs in official_images().values():
+        for install in installs:
+            if install["kind"] == "pip":
+                names["pip"].add(_normalise(install["package"]))
+            elif install["kind"] == "apt":
+                names["apt"].update(install["packages"])
+    return {tool: frozenset(found) for tool, found in names.items()}
+
+
+def _package_name(tool: str, operand: str) -> str:
+    if tool == "pip":
+        match = _PIP_REQUIREMENT.match(operand)
+        return _normalise(match.group(1)) if match else ""
+    return operand.partition("=")[0].split("/", 1)[0]
 
 
 def _may_run_installer(script: ShellScript, install: dict) -> bool:
