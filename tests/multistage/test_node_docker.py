@@ -15,18 +15,10 @@ import pytest
 
 from decruft.fix.verify import SmokeSpec
 from decruft.multistage.convert import ConvertOptions, convert_file
+from tests.multistage.test_convert_docker import _leftovers
+from tests.multistage.test_node_plan import EXAMPLES, FIXED_NODE_APP
 
 pytestmark = pytest.mark.docker
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-#: examples/node-app after `decruft fix` (what `decruft bench` converts).
-FIXED_NODE_APP = (
-    "FROM node:20-slim\nWORKDIR /usr/src/app\n"
-    "COPY package.json package-lock.json ./\n"
-    "RUN --mount=type=cache,target=/root/.npm npm ci\n"
-    "COPY . .\nRUN npm run build\nEXPOSE 3000\nCMD [\"npm\", \"start\"]\n"
-)
 
 
 def _example(tmp_path: Path, name: str, dockerfile: str | None = None) -> Path:
@@ -36,14 +28,6 @@ def _example(tmp_path: Path, name: str, dockerfile: str | None = None) -> Path:
         (work / "Dockerfile").write_text(dockerfile)
         (work / ".dockerignore").write_text("node_modules\n.git\n")
     return work
-
-
-def _leftovers(docker, token: str) -> list[str]:
-    prefix = f"decruft-ms-{token}"
-    assert token
-    names = [tag for image in docker.images.list() for tag in image.tags if tag.startswith(prefix)]
-    names += [c.name for c in docker.containers.list(all=True) if c.name.startswith(prefix)]
-    return names
 
 
 @pytest.mark.parametrize("name, dockerfile, size_change", [
