@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from decruft import jsonout
-from decruft import __version__
+from decruft import __version__, jsonout
 from decruft.errors import DecruftError, DockerfileSyntaxError
 from decruft.files import InputError, expand_inputs, read_source
 
