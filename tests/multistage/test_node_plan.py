@@ -170,3 +170,34 @@ def test_modules_check_sees_production_files_only(tmp_path):
     (production / "node_modules/.prisma").mkdir()
     (production / "node_modules/.prisma/client.js").write_text("generated\n")
     assert "in no package: node_modules/.prisma/client.js 1 files" in check(production)
+
+
+def test_installing_apart_falls_back_to_pruning():
+    """The plan that installs apart carries the prune plan, tried when the production stage
+    does not build or the production node_modules differ."""
+    plan = plan_conversion(FIXED_NODE_APP, context=EXAMPLES / "node-app")
+    assert plan.fallback_when == ("production-dependencies", "production node_modules")
+    assert plan.title == "the production dependencies installed apart (stage production-dependencies)"
+    fallback = plan.fallback
+    assert fallback is not None and fallback.fallback is None and not fallback.fallback_when
+    text = fallback.render([])
+    assert _stages(text) == ["build", None] and "RUN cd /usr/src/app && npm prune --omit=dev" in text
+    assert "production-dependencies" not in text
+    assert "installing them apart failed verification" in fallback.explanation[0]
+    assert [check.name for check in fallback.checks] == ["node require"]
+
+
+def test_a_plan_that_prunes_anyway_has_no_fallback(tmp_path):
+    source = "FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN npm install\nCOPY . .\nCMD [\"node\", \"i.js\"]\n"
+    plan = plan_conversion(source, context=_context(tmp_path))
+    assert plan.fallback is None and plan.fallback_when == ()
+
+
+def test_each_plan_explains_only_its_own_binary_copies(tmp_path):
+    """Both plans are planned from the same facts: the notes of one must not pile onto the other."""
+    source = ("FROM node:20\nRUN pip install uv==0.13.9\nWORKDIR /a\nCOPY package.json ./\n"
+              "RUN npm ci\nCOPY . .\nCMD [\"node\", \"i.js\"]\n")
+    plan = plan_conversion(source, context=_context(tmp_path))
+    assert plan.fallback is not None
+    for each in (plan, plan.fallback):
+        assert len([line for line in each.explanation if "replaced by" in line]) == 1

@@ -11,13 +11,15 @@ Design
   it, the runtime base (the slim variant of the same family), the instructions carried over
   (ENV, ARG, WORKDIR, USER, EXPOSE, VOLUME, LABEL, HEALTHCHECK, ENTRYPOINT/CMD, STOPSIGNAL,
   SHELL) and extra checks. Anything it cannot handle raises `NotConvertible` with the reason;
-  nothing is ever half converted.
+  nothing is ever half converted. A plan that can fail where a plainer one would not (Node's
+  production dependencies installed apart) carries that plainer plan as its ``fallback``.
 * `convert_file` (`decruft.multistage.convert`): builds the original and the build stage with
   BuildKit, streams the artifacts out of the build stage and reads their ELF files
   (`runtime_deps`), resolves the needed libraries to packages inside the build image,
   subtracts the runtime base's packages, renders the runtime stage, builds it and runs the
   smoke check of ``fix --verify`` in both images plus the ecosystem's checks (every Python
-  requirement imports, every Node production dependency can be ``require``d).
+  requirement imports, every Node production dependency can be ``require``d). When a plan
+  fails in one of the ways its ``fallback_when`` names, its fallback is verified instead.
 
 Why hand-written: no library converts Dockerfiles to multi-stage builds deterministically (the
 published approaches are a research prototype and LLM prompts); the pieces that exist are
@@ -59,15 +61,24 @@ def plan_conversion(source: str, path: str = "Dockerfile", *, context: Path | No
     for name in ECOSYSTEMS:
         detect, make_plan = detectors[name]
         if detect(facts):
-            plan = make_plan(facts, context)
-            plan.runtime_users = list(facts.user_commands)
-            plan.explanation += facts.binaries_copied
+            plan = _planned(make_plan, facts, context)
+            if plan.fallback_options:
+                plan.fallback = _planned(make_plan, facts, context, **plan.fallback_options)
             return plan
     raise NotConvertible(
         "no build to separate: decruft converts Python (pip, poetry, pipenv, uv), Node (npm, yarn, pnpm), "
         "Go and other compiled programs, C/C++ make/cmake install, R, Java (Maven, Gradle) and services "
         "installed with apt"
     )
+
+
+def _planned(make_plan, facts, context: Path | None, **options) -> Plan:
+    # Planning notes the official-image binaries it copies in the facts: each plan gets its own.
+    facts.binaries_copied = []
+    plan = make_plan(facts, context, **options)
+    plan.runtime_users = list(facts.user_commands)
+    plan.explanation += facts.binaries_copied
+    return plan
 
 
 def __getattr__(name: str):

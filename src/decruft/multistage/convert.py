@@ -7,14 +7,18 @@ image named ``decruft-ms-<token>-...`` and removed at the end, on errors and on 
 1. plan (`decruft.multistage.plan_conversion`); a `NotConvertible` stops here;
 2. build the original; it must build (else nothing can be verified);
 3. build the build stage alone (its steps are the original's: BuildKit's cache makes this
-   nearly free) and look inside it: the program the image runs, which optional artifacts exist;
+   nearly free), then any other stage the runtime copies from, and look inside it: the program
+   the image runs, which optional artifacts exist;
 4. stream the artifacts out of it and read their ELF files; resolve the needed libraries to
    packages in the build image; subtract the runtime base's packages (`runtime_deps`);
 5. pick the runtime base (``scratch`` for a static program that needs no CA bundle or
    zoneinfo, exec-form entry, numeric user), render and build the converted file;
 6. smoke check of ``fix --verify`` in both images (same behaviour, same files under WORKDIR
-   but for the ecosystem's allowed differences), then the ecosystem's extra checks;
-7. write (keeping ``<file>.orig``) only when everything passed.
+   but for the ecosystem's allowed differences), then the ecosystem's extra checks (those that
+   decide between plans first: they name the cause better than a failed smoke check);
+7. when the plan failed at a stage or check its ``fallback_when`` names, steps 3-6 again with
+   its fallback plan (the original is built once);
+8. write (keeping ``<file>.orig``) only when everything passed.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from decruft.fix.verify import (
 )
 from decruft.interrupts import terminate_as_interrupt
 from decruft.multistage import plan_conversion
-from decruft.multistage.plan import DEFAULT_PATH, Artifact, NotConvertible, Plan, is_numeric_user
+from decruft.multistage.plan import DEFAULT_PATH, Artifact, ExtraCheck, NotConvertible, Plan, is_numeric_user
 from decruft.multistage.runtime_deps import (
     ElfInfo,
     RuntimeNeeds,
@@ -83,6 +87,7 @@ class Conversion:
     converted: bool = False
     reason: str = ""  # why not (empty when converted)
     detail: str = ""
+    failed_at: str = ""  # the stage or check that failed, when it was one
     plan: Plan | None = None
     text: str | None = None  # the converted Dockerfile (also when it failed verification)
     runtime_base: str = ""
@@ -106,8 +111,8 @@ class Conversion:
             return None
         return (self.result.size - self.original.size) / self.original.size
 
-    def not_converted(self, reason: str, detail: str = "") -> "Conversion":
-        self.converted, self.reason, self.detail = False, reason, detail
+    def not_converted(self, reason: str, detail: str = "", failed_at: str = "") -> "Conversion":
+        self.converted, self.reason, self.detail, self.failed_at = False, reason, detail, failed_at
         return self
 
 
@@ -142,6 +147,16 @@ def convert_file(dockerfile: Path, options: ConvertOptions | None = None, *, eng
     with terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as tmp:
         try:
             _run(conversion, plan, dockerfile, context, options, engine, session, Path(tmp))
+            while not conversion.converted and plan.fallback and conversion.failed_at in plan.fallback_when:
+                dropped = f"tried first and dropped: {plan.title}: {conversion.reason}"
+                progress(dropped)
+                plan = plan.fallback
+                conversion = Conversion(str(dockerfile), plan=plan, token=session.token, original=conversion.original)
+                _run(conversion, plan, dockerfile, context, options, engine, session, Path(tmp))
+                if conversion.converted:
+                    conversion.explanation.insert(0, dropped)
+                else:
+                    conversion.reason += f" ({dropped})"
         finally:
             progress("removing the conversion's containers and images")
             session.close()
@@ -160,21 +175,23 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
 
-def _build(engine, session: _Session, options: ConvertOptions, context: Path, file: Path, label: str) -> ImageFacts:
+def _build(engine, session: _Session, options: ConvertOptions, context: Path, file: Path, label: str,
+           target: str | None = None) -> ImageFacts:
     return engine.build(context=context, dockerfile=file, tag=session.tag(label), build_args=options.build_args,
-                        target=None, no_cache=options.no_cache, labels=session.labels)
+                        target=target, no_cache=options.no_cache, labels=session.labels)
 
 
 def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, options: ConvertOptions,
          engine, session: _Session, tmp: Path) -> None:
     progress = session.progress
-    progress(f"building the original {dockerfile.name}")
-    try:
-        conversion.original = _build(engine, session, options, context, dockerfile, "original")
-    except DecruftError as exc:
-        conversion.not_converted("the original does not build, so a conversion cannot be verified",
-                                 getattr(exc, "log_tail", None) or str(exc))
-        return
+    if conversion.original is None:
+        progress(f"building the original {dockerfile.name}")
+        try:
+            conversion.original = _build(engine, session, options, context, dockerfile, "original")
+        except DecruftError as exc:
+            conversion.not_converted("the original does not build, so a conversion cannot be verified",
+                                     _log(exc))
+            return
     build_file = tmp / "Dockerfile.build"
     build_file.write_text(plan.build_text, encoding="utf-8", errors="surrogateescape")
     _same_ignore_file(dockerfile, build_file)
@@ -182,8 +199,15 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
     try:
         conversion.build_stage = _build(engine, session, options, context, build_file, "build")
     except DecruftError as exc:
-        conversion.not_converted("the build stage does not build", getattr(exc, "log_tail", None) or str(exc))
+        conversion.not_converted("the build stage does not build", _log(exc))
         return
+    for stage in dict.fromkeys(a.stage for a in plan.artifacts if a.stage):
+        progress(f"building the stage {stage}")
+        try:
+            _build(engine, session, options, context, build_file, stage, target=stage)
+        except DecruftError as exc:
+            conversion.not_converted(f"the stage {stage} does not build", _log(exc), failed_at=stage)
+            return
     build_image = conversion.build_stage
     artifacts = list(plan.artifacts)
     extra_env: list[tuple[str, str]] = []
@@ -256,7 +280,10 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
     try:
         conversion.result = _build(engine, session, options, context, converted_file, "converted")
     except DecruftError as exc:
-        conversion.not_converted("the converted Dockerfile does not build", getattr(exc, "log_tail", None) or str(exc))
+        conversion.not_converted("the converted Dockerfile does not build", _log(exc))
+        return
+    deciding = [c for c in plan.checks if c.name in plan.fallback_when]
+    if not _checks_pass(conversion, deciding, engine, session):
         return
     progress("smoke check of both images")
     allowed = _allowed(plan.allowed_differences)
@@ -267,17 +294,28 @@ def _run(conversion: Conversion, plan: Plan, dockerfile: Path, context: Path, op
         reason = comparison.reason.replace("the fixed image", "the converted image")
         conversion.not_converted(reason, comparison.detail)
         return
-    for check in plan.checks:
-        progress(f"check: {check.name}")
-        result = _extra_check(engine, session, conversion.original, conversion.result, check.command, check.workdir)
-        conversion.checks.append(CheckResult(check.name, result is None, result or ""))
-        if result is not None:
-            conversion.not_converted(f"{check.name} differ between the original and the converted image", result)
-            return
+    if not _checks_pass(conversion, [c for c in plan.checks if c not in deciding], engine, session):
+        return
     conversion.packages_before = _count_packages(engine, session, conversion.original)
     conversion.packages_after = _count_packages(engine, session, conversion.result) if runtime_base != "scratch" else 0
     conversion.converted = True
     conversion.explanation = explain(conversion, plan, artifacts)
+
+
+def _checks_pass(conversion: Conversion, checks: list[ExtraCheck], engine, session: _Session) -> bool:
+    for check in checks:
+        session.progress(f"check: {check.name}")
+        result = _extra_check(engine, session, conversion.original, conversion.result, check.command, check.workdir)
+        conversion.checks.append(CheckResult(check.name, result is None, result or ""))
+        if result is not None:
+            conversion.not_converted(f"{check.name} differ between the original and the converted image", result,
+                                     failed_at=check.name)
+            return False
+    return True
+
+
+def _log(exc: DecruftError) -> str:
+    return getattr(exc, "log_tail", None) or str(exc)
 
 
 def _same_ignore_file(original: Path, copy: Path) -> None:

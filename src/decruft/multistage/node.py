@@ -8,7 +8,9 @@ copies ``node_modules`` from the first (a layer that stays cached until a manife
 the application without ``node_modules`` from the second, last, so a source change re-runs the
 build and one small copy, never a dependency install or prune. A check in both images compares
 every production package's files, so a build that writes into ``node_modules`` (a generated
-client, a patch) is caught rather than shipped without it.
+client, a patch) is caught rather than shipped without it. Such a plan carries the prune plan
+below as its fallback: when that check fails, or the production install does not build on its
+own, the conversion verifies the prune plan instead (``plan(..., prune=True)``).
 
 Otherwise (yarn, pnpm, ``npm install``, an install that sees the sources or runs the project's
 own install scripts) the build stage is the original followed by one step that drops the dev
@@ -80,7 +82,9 @@ def detect(facts: StageFacts) -> bool:
             and facts.entry[0].rsplit("/", 1)[-1] in NODE_PROGRAMS)
 
 
-def plan(facts: StageFacts, context: Path | None = None) -> Plan:
+def plan(facts: StageFacts, context: Path | None = None, *, prune: bool = False) -> Plan:
+    """``prune``: prune after the build even where the production dependencies could be
+    installed apart (the fallback when that plan fails verification)."""
     installs = [(i, c, _manager(c)) for i, c in facts.commands if _manager(c)]
     if installs:
         instruction, _command, manager = installs[-1]
@@ -100,8 +104,15 @@ def plan(facts: StageFacts, context: Path | None = None) -> Plan:
         allowed_differences=[_relative(facts.final_workdir, posixpath.join(project, "node_modules")) + "/*"],
     )
     why_not_separate = _why_not_separate(facts, installs[-1][:2], package, project) if installs else None
+    if installs and why_not_separate is None and prune:
+        why_not_separate = "installing them apart failed verification"
     if installs and why_not_separate is None:
-        _separate_production_install(result, facts, installs[-1][0], installs[-1][1], project)
+        production = _separate_production_install(result, facts, installs[-1][0], installs[-1][1], project)
+        result.title = f"the production dependencies installed apart (stage {production})"
+        # A build that writes into node_modules, or an install that does not build alone, is
+        # this shape's fault: pruning after the build keeps what the build wrote.
+        result.fallback_when = (production, MODULES_CHECK_NAME)
+        result.fallback_options = {"prune": True}
     else:
         appended = user_for_setup(facts) + [f"RUN cd {shlex.quote(project)} && {PRUNE[manager]}"] if manager else []
         result.build_text = build_stage_text(facts, [], appended, name)
@@ -162,9 +173,10 @@ def _why_not_separate(facts: StageFacts, install: tuple[Instruction, ShellComman
 
 
 def _separate_production_install(result: Plan, facts: StageFacts, instruction: Instruction,
-                                 command: ShellCommand, project: str) -> None:
+                                 command: ShellCommand, project: str) -> str:
     """Split the stage where ``instruction`` installs: one branch installs the production
-    dependencies, the other is the original build (see the module's docstring)."""
+    dependencies, the other is the original build (see the module's docstring). Returns the
+    name of the production branch."""
     taken = {s.name for s in facts.model.stages if s.name}
     base_name = _free_name("manifests", taken)
     production = _free_name("production-dependencies", taken)
@@ -199,7 +211,8 @@ def _separate_production_install(result: Plan, facts: StageFacts, instruction: I
         f"build stage ({facts.base}): the original install and build; the production dependencies are "
         f"installed apart (`{command.text} --omit=dev` in the stage {production}, from the manifests alone)"
     )
-    result.checks.append(ExtraCheck("production node_modules", ["node", "-e", MODULES_CHECK], workdir=project))
+    result.checks.append(ExtraCheck(MODULES_CHECK_NAME, ["node", "-e", MODULES_CHECK], workdir=project))
+    return production
 
 
 def _free_name(name: str, taken: set[str | None]) -> str:
@@ -215,6 +228,7 @@ def _alias_span(from_instruction: Instruction) -> tuple[int, int]:
     return span.start, span.end
 
 
+MODULES_CHECK_NAME = "production node_modules"
 #: Runs in both images: every file of every production package (and any file in node_modules
 #: no package owns, say a generated client) with its digest, one line per package. Packages the
 #: hidden lockfile marks dev/devOptional are skipped (they are the difference), and so is

@@ -93,6 +93,13 @@ class Plan:
     needs_shell: bool = True  # CMD/ENTRYPOINT/HEALTHCHECK need /bin/sh in the runtime
     user_is_numeric: bool = True
     package_manager: str = "apt"  # of the runtime base: apt, apk, dnf, microdnf, none
+    # A plan that may fail where a plainer one of the same ecosystem would not: its shape in a few
+    # words (for the explanation when it is dropped), the stages and checks whose failure is its
+    # shape's fault, and the options that ask the ecosystem's planner for the plainer one.
+    title: str = ""
+    fallback_when: tuple[str, ...] = ()
+    fallback_options: dict[str, object] = field(default_factory=dict)
+    fallback: "Plan | None" = None  # filled in by `plan_conversion` from ``fallback_options``
 
     # ---------------------------------------------------------------- rendering
     def render(self, packages: list[str] | None = None, runtime_base: str | None = None,
