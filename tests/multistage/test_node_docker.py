@@ -1,6 +1,7 @@
 """Real-engine conversions of the Node examples: the production dependencies installed in a stage
 of their own must give an image that passes the smoke check and whose production packages are
-file for file those of the original; a build that writes into node_modules is refused.
+file for file those of the original; a build that writes into node_modules falls back to
+pruning after the build.
 
 Builds from node:20 / node:20-slim (docker-up) with packages from npm; images and containers
 are named ``decruft-ms-*`` and must all be gone afterwards.
@@ -59,17 +60,36 @@ def test_the_original_node_app_still_prunes(docker, tmp_path):
     assert [c.name for c in conversion.checks if c.passed] == ["node require"]
 
 
-def test_a_build_that_writes_into_node_modules_is_not_converted(docker, tmp_path):
-    """A generated file in node_modules (what `prisma generate` does) would be missing from the
-    production install: the check sees it and nothing is written."""
-    source = FIXED_NODE_APP.replace(
-        "RUN npm run build\n",
-        "RUN npm run build && node -e \"require('fs').writeFileSync('node_modules/.generated.js', '1')\"\n")
+#: Writes a client into node_modules at build time, the way `prisma generate` does.
+GENERATE_JS = """const fs = require('fs');
+fs.mkdirSync('node_modules/.generated', { recursive: true });
+fs.writeFileSync('node_modules/.generated/client.js', "module.exports = { greeting: 'generated client ok' };\\n");
+"""
+#: Starts the server only once the generated client loads.
+MAIN_JS = """const client = require('./node_modules/.generated/client.js');
+console.log(client.greeting);
+require('./dist/server.js');
+"""
+
+
+def test_a_build_that_writes_into_node_modules_converts_by_pruning(docker, tmp_path):
+    """The generated client is missing from the production install: the production node_modules
+    check fails, and the conversion falls back to pruning after the build, which keeps it."""
+    source = FIXED_NODE_APP.replace("RUN npm run build\n", "RUN npm run build && node generate.js\n").replace(
+        'CMD ["npm", "start"]', 'CMD ["node", "main.js"]')
     work = _example(tmp_path, "node-app", source)
+    (work / "generate.js").write_text(GENERATE_JS)
+    (work / "main.js").write_text(MAIN_JS)
     conversion = convert_file(work / "Dockerfile", ConvertOptions(
         smoke=SmokeSpec.from_file(work / "smoke.json"), write=True))
-    assert not conversion.converted
-    assert conversion.reason.startswith("production node_modules differ")
-    assert "in no package: node_modules/.generated.js" in conversion.detail
-    assert (work / "Dockerfile").read_text() == source
+    assert conversion.converted, (conversion.reason, conversion.detail)
+    assert conversion.explanation[0].startswith(
+        "tried first and dropped: the production dependencies installed apart (stage production-dependencies): "
+        "production node_modules differ")
+    assert conversion.text is not None and "npm prune --omit=dev" in conversion.text
+    assert "production-dependencies" not in conversion.text
+    assert conversion.comparison is not None and conversion.comparison.passed
+    assert [(c.name, c.passed) for c in conversion.checks] == [("node require", True)]
+    assert conversion.written and (work / "Dockerfile").read_text() == conversion.text
+    assert (work / "Dockerfile.orig").read_text() == source
     assert _leftovers(docker, conversion.token) == []
