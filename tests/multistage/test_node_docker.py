@@ -93,3 +93,30 @@ def test_a_build_that_writes_into_node_modules_converts_by_pruning(docker, tmp_p
     assert conversion.written and (work / "Dockerfile").read_text() == conversion.text
     assert (work / "Dockerfile.orig").read_text() == source
     assert _leftovers(docker, conversion.token) == []
+
+
+#: yarn.lock (yarn 1.22.22) and pnpm-lock.yaml (pnpm 9) of examples/node-app's package.json.
+LOCKFILES = Path(__file__).resolve().parents[1] / "data" / "node-app-lockfiles"
+
+
+@pytest.mark.parametrize("tool, lockfile, install, production", [
+    ("yarn@1.22.22", "yarn.lock", "yarn install --frozen-lockfile", "yarn install --frozen-lockfile --production"),
+    ("pnpm@9.15.9", "pnpm-lock.yaml", "pnpm install --frozen-lockfile", "pnpm install --frozen-lockfile --prod"),
+], ids=["yarn", "pnpm"])
+def test_yarn_and_pnpm_install_production_dependencies_apart(docker, tmp_path, tool, lockfile, install, production):
+    source = (f"FROM node:20-slim\nRUN npm install -g {tool}\nWORKDIR /usr/src/app\n"
+              f"COPY package.json {lockfile} ./\nRUN {install}\nCOPY . .\nRUN npm run build\n"
+              "EXPOSE 3000\nCMD [\"node\", \"dist/server.js\"]\n")
+    work = _example(tmp_path, "node-app", source)
+    (work / "package-lock.json").unlink()
+    shutil.copy(LOCKFILES / lockfile, work / lockfile)
+    conversion = convert_file(work / "Dockerfile", ConvertOptions(
+        smoke=SmokeSpec.from_file(work / "smoke.json"), write=False))
+    assert conversion.converted, (conversion.reason, conversion.detail)
+    assert conversion.text is not None and f"FROM manifests AS production-dependencies\nRUN {production}\n" in conversion.text
+    assert conversion.comparison is not None and conversion.comparison.passed
+    assert [(c.name, c.passed) for c in conversion.checks] == [("production node_modules", True),
+                                                               ("node require", True)]
+    assert not conversion.explanation[0].startswith("tried first")
+    assert conversion.size_change is not None and conversion.size_change < -0.1
+    assert _leftovers(docker, conversion.token) == []

@@ -13,7 +13,7 @@ import pytest
 from decruft.dockerfile import parse
 from decruft.dockerfile.model import build_model
 from decruft.multistage import plan_conversion
-from decruft.multistage.node import MODULES_CHECK
+from decruft.multistage.node import MODULES_CHECK, PRUNE
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -119,15 +119,42 @@ def test_an_owner_applies_to_both_copies(tmp_path):
     pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN npm ci\nCOPY . .\nCMD [\"node\", \"i.js\"]\n",
                  {"dependencies": {}}, "no production dependencies", id="no-production-dependencies"),
     pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN yarn install --frozen-lockfile\nCOPY . .\n"
-                 "CMD [\"node\", \"i.js\"]\n", {}, None, id="yarn"),
+                 "CMD [\"node\", \"i.js\"]\n", {}, "yarn.lock is not copied", id="yarn-without-its-lockfile"),
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json yarn.lock ./\nRUN yarn install\nCOPY . .\n"
+                 "CMD [\"node\", \"i.js\"]\n", {}, "--frozen-lockfile", id="yarn-lockfile-not-frozen"),
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json yarn.lock ./\nRUN yarn install --frozen-lockfile\n"
+                 "COPY . .\nCMD [\"node\", \"i.js\"]\n", {"packageManager": "yarn@4.5.0"}, "only yarn 1",
+                 id="yarn-berry"),
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json ./\nRUN pnpm install --frozen-lockfile\nCOPY . .\n"
+                 "CMD [\"node\", \"i.js\"]\n", {}, "pnpm-lock.yaml is not copied", id="pnpm-without-its-lockfile"),
+    pytest.param("FROM node:20\nWORKDIR /a\nCOPY package.json pnpm-lock.yaml ./\nRUN pnpm install --frozen-lockfile "
+                 "--dir /b\nCOPY . .\nCMD [\"node\", \"i.js\"]\n", {}, "another project directory", id="pnpm-dir"),
 ])
 def test_otherwise_the_build_prunes_its_dev_dependencies(tmp_path, source, package, reason):
     plan = plan_conversion(source, context=_context(tmp_path, **package))
     text = plan.render([])
     assert "production-dependencies" not in text and _stages(text)[0] == "build"
-    assert "npm prune --omit=dev" in text or "yarn install --production" in text
+    assert any(prune in text for prune in PRUNE.values())
     if reason is not None:
         assert reason in plan.explanation[0]
+
+
+@pytest.mark.parametrize("copy, install, production", [
+    ("COPY package.json yarn.lock ./", "RUN yarn install --frozen-lockfile",
+     "RUN yarn install --frozen-lockfile --production"),
+    ("COPY package.json pnpm-lock.yaml ./", "RUN pnpm install --frozen-lockfile",
+     "RUN pnpm install --frozen-lockfile --prod"),
+    ("COPY package.json yarn.lock .yarnrc ./", "RUN yarn --frozen-lockfile", "RUN yarn --frozen-lockfile --production"),
+])
+def test_yarn_and_pnpm_install_production_dependencies_apart(tmp_path, copy, install, production):
+    source = f"FROM node:20\nWORKDIR /a\n{copy}\n{install}\nCOPY . .\nCMD [\"node\", \"i.js\"]\n"
+    plan = plan_conversion(source, context=_context(tmp_path))
+    text = plan.render([])
+    assert _stages(text) == ["manifests", "production-dependencies", "build", None]
+    assert f"FROM manifests AS production-dependencies\n{production}\n" in text
+    assert f"FROM manifests AS build\n{install}\nCOPY . .\n" in text
+    assert [check.name for check in plan.checks] == ["production node_modules", "node require"]
+    assert plan.fallback is not None and PRUNE[install.split()[1]] in plan.fallback.render([])
 
 
 def test_without_a_package_json_nothing_is_assumed():
@@ -136,40 +163,74 @@ def test_without_a_package_json_nothing_is_assumed():
     assert "no package.json" in plan.explanation[0]
 
 
+def _package(root: Path, directory: str, name: str, version: str, dependencies: dict | None = None,
+             **files: str) -> None:
+    where = root / directory
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "package.json").write_text(json.dumps({"name": name, "version": version,
+                                                    "dependencies": dependencies or {}}))
+    for file_name, text in files.items():
+        (where / file_name).write_text(text)
+
+
+def _npm_tree(root: Path, dev: bool) -> Path:
+    """npm/yarn 1 layout: every package flat under node_modules, a nested copy where versions clash."""
+    (root / "package.json").parent.mkdir(parents=True)
+    (root / "package.json").write_text(json.dumps({"dependencies": {"express": "4.21.2"},
+                                                   "devDependencies": {"typescript": "5.7.2"}}))
+    _package(root, "node_modules/express", "express", "4.21.2", {"ms": "2.0.0"}, **{"index.js": "module.exports = 1\n"})
+    _package(root, "node_modules/express/node_modules/ms", "ms", "2.0.0", **{"index.js": "// ms 2.0\n"})
+    (root / "node_modules/.package-lock.json").write_text("{}" if dev else '{"production": true}')
+    (root / "node_modules/.bin").mkdir()
+    if dev:
+        _package(root, "node_modules/ms", "ms", "2.1.3", **{"index.js": "// ms 2.1\n"})
+        _package(root, "node_modules/typescript", "typescript", "5.7.2", **{"tsc.js": "// tsc\n"})
+        (root / "node_modules/.bin/tsc").symlink_to("../typescript/tsc.js")
+        (root / "node_modules/.cache/tool").mkdir(parents=True)
+        (root / "node_modules/.cache/tool/x").write_text("cached\n")
+    return root
+
+
+def _pnpm_tree(root: Path, dev: bool) -> Path:
+    """pnpm layout: packages in node_modules/.pnpm/<name>@<version>/node_modules, linked from where Node looks."""
+    (root / "package.json").parent.mkdir(parents=True)
+    (root / "package.json").write_text(json.dumps({"dependencies": {"express": "4.21.2"}}))
+    store = "node_modules/.pnpm"
+    _package(root, f"{store}/express@4.21.2/node_modules/express", "express", "4.21.2", {"ms": "2.0.0"},
+             **{"index.js": "module.exports = 1\n"})
+    _package(root, f"{store}/ms@2.0.0/node_modules/ms", "ms", "2.0.0", **{"index.js": "// ms 2.0\n"})
+    (root / f"{store}/express@4.21.2/node_modules/ms").symlink_to("../../ms@2.0.0/node_modules/ms")
+    (root / "node_modules/express").symlink_to(".pnpm/express@4.21.2/node_modules/express")
+    (root / "node_modules/.modules.yaml").write_text(f"included: {{devDependencies: {str(dev).lower()}}}\n")
+    (root / f"{store}/lock.yaml").write_text(f"dev: {str(dev).lower()}\n")
+    if dev:
+        _package(root, f"{store}/typescript@5.7.2/node_modules/typescript", "typescript", "5.7.2",
+                 **{"tsc.js": "// tsc\n"})
+        (root / "node_modules/typescript").symlink_to(".pnpm/typescript@5.7.2/node_modules/typescript")
+        (root / "node_modules/.bin").mkdir()
+        (root / "node_modules/.bin/tsc").write_text("#!/bin/sh\nexec node ../typescript/tsc.js\n")
+    return root
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="no node on this host")
-def test_modules_check_sees_production_files_only(tmp_path):
+@pytest.mark.parametrize("layout", [_npm_tree, _pnpm_tree], ids=["npm-yarn", "pnpm"])
+def test_modules_check_sees_production_files_only(tmp_path, layout):
     """The check's output is equal for a full install and a production one, and changes when a
     production package's file changes or a file no package owns appears."""
-    def tree(dev: bool) -> Path:
-        root = tmp_path / ("full" if dev else "production")
-        packages = {"node_modules/express": {"version": "4.21.2"}}
-        files = {"node_modules/express/index.js": "module.exports = 1\n"}
-        if dev:
-            packages["node_modules/typescript"] = {"version": "5.7.2", "dev": True}
-            files["node_modules/typescript/lib/tsc.js"] = "// tsc\n"
-            files["node_modules/.cache/tool/x"] = "cached\n"
-        for name, text in files.items():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_text(text)
-        (root / "node_modules/.package-lock.json").write_text(json.dumps({"packages": packages}))
-        (root / "node_modules/.bin").mkdir()
-        if dev:
-            (root / "node_modules/.bin/tsc").symlink_to("../typescript/lib/tsc.js")
-        return root
-
     def check(root: Path) -> str:
         done = subprocess.run(["node", "-e", MODULES_CHECK], cwd=root, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    full, production = tree(dev=True), tree(dev=False)
+    full, production = layout(tmp_path / "full", dev=True), layout(tmp_path / "production", dev=False)
     before = check(full)
-    assert before == check(production) and before.startswith("node_modules/express@4.21.2 1 files ")
+    assert before == check(production)
+    assert [line.rsplit(" ", 1)[0] for line in before.splitlines()] == ["express@4.21.2 2 files", "ms@2.0.0 2 files"]
     (full / "node_modules/express/index.js").write_text("patched\n")
     assert check(full) != before
     (production / "node_modules/.prisma").mkdir()
     (production / "node_modules/.prisma/client.js").write_text("generated\n")
-    assert "in no package: node_modules/.prisma/client.js 1 files" in check(production)
+    assert "in no package: node_modules/.prisma/client.js " in check(production)
 
 
 def test_installing_apart_falls_back_to_pruning():

@@ -128,7 +128,12 @@ def plan(facts: StageFacts, context: Path | None = None, *, prune: bool = False)
 
 
 #: What a production install from the manifests alone may see of the context besides them.
-MANIFEST_PATTERNS = ("package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc", "package*.json")
+MANIFEST_PATTERNS = ("package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc", "package*.json",
+                     "yarn.lock", ".yarnrc", "pnpm-lock.yaml")
+#: The flag that turns an install of exactly the lockfile into its production-only twin, and the
+#: lockfile that must be copied for yarn and pnpm (`npm ci` refuses to run without its own).
+PRODUCTION_FLAG = {"npm": "--omit=dev", "yarn": "--production", "pnpm": "--prod"}
+LOCKFILE = {"yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}
 #: The project's own scripts `npm ci` runs: they may need the sources or the dev dependencies.
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "preprepare", "prepare", "postprepare")
 #: Where the build stage puts the application without node_modules for the runtime stage.
@@ -140,24 +145,31 @@ def _why_not_separate(facts: StageFacts, install: tuple[Instruction, ShellComman
     """None when the production dependencies can be installed in a stage of their own, from the
     state the original install ran in; else why not (the plan prunes after the build instead)."""
     instruction, command = install
-    if command.name != "npm" or command.subcommand not in ("ci", "clean-install"):
-        return "only `npm ci` installs exactly the lockfile in both stages"
+    if not _installs_the_lockfile(command):
+        return ("only `npm ci`, `yarn install --frozen-lockfile` and `pnpm install --frozen-lockfile` install "
+                "exactly the lockfile in both stages")
     if package is None:
         return "no package.json in the build context to check"
     if not package.get("dependencies"):
-        return "no production dependencies (npm would create no node_modules to copy)"
+        return "no production dependencies (the install would create no node_modules to copy)"
     if package.get("workspaces"):
-        return "an npm workspace needs every member's manifest"
+        return "a workspace needs every member's manifest"
+    declared = str(package.get("packageManager") or "")
+    if command.name == "yarn" and declared.startswith("yarn@") and not declared.startswith("yarn@1."):
+        return f"only yarn 1 has a production install (the project declares {declared})"
     scripts = sorted(set(package.get("scripts") or {}) & set(INSTALL_SCRIPTS))
     if scripts:
-        return f"`npm ci` runs the project's own {', '.join(scripts)} script, which may need the sources"
+        return f"the install runs the project's own {', '.join(scripts)} script, which may need the sources"
     for field_name in ("dependencies", "optionalDependencies"):
         for dependency, spec in (package.get(field_name) or {}).items():
             if isinstance(spec, str) and spec.startswith(("file:", "link:", ".", "/", "~")):
                 return f"the dependency {dependency} is a local path ({spec})"
     script = instruction.shell
-    if instruction.heredocs or script is None or len(script.commands) != 1 or command.has_flag("--prefix"):
+    if instruction.heredocs or script is None or len(script.commands) != 1:
         return "the install shares its RUN with other commands"
+    if command.has_flag("--prefix", "--cwd", "--dir", "-C"):
+        return "the install names another project directory"
+    lockfile_copied = command.name not in LOCKFILE
     for earlier in facts.stage.instructions:
         if earlier is instruction:
             break
@@ -165,11 +177,21 @@ def _why_not_separate(facts: StageFacts, install: tuple[Instruction, ShellComman
             continue
         sources = [w for w in facts.model.expanded_words(earlier)[:-1] if not w.startswith("<<")]
         for source in sources:
-            if not any(fnmatch.fnmatchcase(posixpath.basename(source.rstrip("/")), p) for p in MANIFEST_PATTERNS):
+            name = posixpath.basename(source.rstrip("/"))
+            if not any(fnmatch.fnmatchcase(name, p) for p in MANIFEST_PATTERNS):
                 return f"the install sees {source} of the build context, not the manifests alone"
+            lockfile_copied = lockfile_copied or fnmatch.fnmatchcase(LOCKFILE[command.name], name)
+    if not lockfile_copied:
+        return f"{LOCKFILE[command.name]} is not copied before the install"
     if not any(a.source == project for a in app_artifacts(facts)):
         return f"the application is not copied to the project directory {project} as a whole"
     return None
+
+
+def _installs_the_lockfile(command: ShellCommand) -> bool:
+    if command.name == "npm":
+        return command.subcommand in ("ci", "clean-install")
+    return command.name in ("yarn", "pnpm") and command.has_flag("--frozen-lockfile")
 
 
 def _separate_production_install(result: Plan, facts: StageFacts, instruction: Instruction,
@@ -184,7 +206,8 @@ def _separate_production_install(result: Plan, facts: StageFacts, instruction: I
     # An ARG is scoped to its stage: the branches declare the prefix's ARGs again.
     arguments = "".join(i.source.rstrip("\n") + "\n" for i in prefix if i.keyword == "ARG")
     offset = command.span.end - instruction.span.start
-    install = instruction.source[:offset] + " --omit=dev" + instruction.source[offset:].rstrip("\n") + "\n"
+    flag = PRODUCTION_FLAG[command.name]
+    install = instruction.source[:offset] + f" {flag}" + instruction.source[offset:].rstrip("\n") + "\n"
     split = (
         "\n# Added by decruft fix --multistage: the production dependencies, installed from the manifests\n"
         "# alone, so a change of the sources never re-runs them.\n"
@@ -209,7 +232,7 @@ def _separate_production_install(result: Plan, facts: StageFacts, instruction: I
                                      chown=application.chown))
     result.explanation.append(
         f"build stage ({facts.base}): the original install and build; the production dependencies are "
-        f"installed apart (`{command.text} --omit=dev` in the stage {production}, from the manifests alone)"
+        f"installed apart (`{command.text} {flag}` in the stage {production}, from the manifests alone)"
     )
     result.checks.append(ExtraCheck(MODULES_CHECK_NAME, ["node", "-e", MODULES_CHECK], workdir=project))
     return production
@@ -229,38 +252,61 @@ def _alias_span(from_instruction: Instruction) -> tuple[int, int]:
 
 
 MODULES_CHECK_NAME = "production node_modules"
-#: Runs in both images: every file of every production package (and any file in node_modules
-#: no package owns, say a generated client) with its digest, one line per package. Packages the
-#: hidden lockfile marks dev/devOptional are skipped (they are the difference), and so is
-#: node_modules/.cache, where build tools keep their caches.
+#: Runs in both images: the production packages, found as Node finds them (from the project's
+#: ``dependencies`` and ``optionalDependencies``, then each package's, looked up in
+#: ``node_modules`` of the requiring package's directory and its parents, symlinks followed: npm,
+#: yarn 1 and pnpm layouts alike), one line each with the digest of its files; then every file in
+#: node_modules no package owns (a generated client). The package managers' own state, ``.bin``
+#: shims and node_modules/.cache (build tools' caches) are left out: they differ with the dev
+#: dependencies.
 MODULES_CHECK = r"""
 const fs = require('fs'), path = require('path'), crypto = require('crypto');
-let lock;
-try { lock = JSON.parse(fs.readFileSync('node_modules/.package-lock.json', 'utf8')).packages || {}; }
-catch (e) { console.log('no node_modules/.package-lock.json'); process.exit(0); }
-const owners = Object.keys(lock).filter(k => k.startsWith('node_modules/')).sort((a, b) => b.length - a.length);
-const owner = p => owners.find(o => p === o || p.startsWith(o + '/')) || '';
+const sha = data => crypto.createHash('sha256').update(data).digest('hex');
+const manifest = dir => { try { return JSON.parse(fs.readFileSync(dir + '/package.json', 'utf8')); } catch (e) { return null; } };
+const production = m => Object.keys({ ...(m.dependencies || {}), ...(m.optionalDependencies || {}) });
+function resolve(name, from) {
+  for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (path.basename(dir) !== 'node_modules' && manifest(candidate)) return fs.realpathSync(candidate);
+  }
+  return null;
+}
+function files(dir, prefix, out) {
+  for (const name of fs.readdirSync(dir).sort()) {
+    const p = path.join(dir, name), stat = fs.lstatSync(p);
+    if (stat.isDirectory()) { if (name !== 'node_modules') files(p, prefix + name + '/', out); continue; }
+    out.push(prefix + name + ' ' + (stat.isSymbolicLink() ? 'link ' + fs.readlinkSync(p) : sha(fs.readFileSync(p))));
+  }
+  return out;
+}
+const root = process.cwd(), packages = new Map(), queue = production(manifest(root) || {}).map(d => [d, root]);
+while (queue.length) {
+  const [name, from] = queue.shift();
+  const dir = resolve(name, from);
+  if (dir === null) { console.log('not installed:', name, 'for', path.relative(root, from) || '.'); continue; }
+  if (packages.has(dir)) continue;
+  const m = manifest(dir);
+  packages.set(dir, (m.name || name) + '@' + m.version);
+  for (const d of production(m)) queue.push([d, dir]);
+}
 const groups = new Map();
-(function walk(dir) {
+for (const [dir, label] of packages) groups.set(label, (groups.get(label) || []).concat(files(dir, '', [])));
+for (const label of [...groups.keys()].sort()) {
+  const lines = groups.get(label).sort();
+  console.log(label, lines.length, 'files', sha(lines.join('\n')).slice(0, 16));
+}
+const STATE = /^node_modules\/(\.package-lock\.json|\.yarn-integrity|\.modules\.yaml|\.pnpm\/lock\.yaml|\.pnpm-workspace-state.*|\.cache)$/;
+const isPackage = p => manifest(p) && /(^|\/)node_modules(\/@[^/]+)?$/.test(path.dirname(p));
+(function stray(dir) {
+  if (!fs.existsSync(dir)) return;
   for (const name of fs.readdirSync(dir).sort()) {
     const p = dir + '/' + name, stat = fs.lstatSync(p);
-    if (p === 'node_modules/.package-lock.json' || p === 'node_modules/.cache') continue;
-    if (stat.isDirectory()) { walk(p); continue; }
-    const link = stat.isSymbolicLink() ? fs.readlinkSync(p) : null;
-    const key = owner(link === null ? p : path.posix.join(path.posix.dirname(p), link));
-    if (key && (lock[key].dev || lock[key].devOptional)) continue;
-    const digest = link !== null ? 'link ' + link : crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
-    const label = key ? key + '@' + lock[key].version : 'in no package: ' + p;
-    if (!groups.has(label)) groups.set(label, []);
-    groups.get(label).push(p + ' ' + digest);
+    if (STATE.test(p) || name === '.bin' || stat.isSymbolicLink()) continue;
+    if (stat.isDirectory()) { if (!isPackage(p)) stray(p); continue; }
+    console.log('in no package:', p, sha(fs.readFileSync(p)));
   }
 })('node_modules');
-for (const label of [...groups.keys()].sort()) {
-  const lines = groups.get(label);
-  console.log(label, lines.length, 'files', crypto.createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16));
-}
 """
-
 
 #: Runs in both images: require() every production dependency; prints one line each.
 REQUIRE_CHECK = (
