@@ -72,21 +72,45 @@ require('./dist/server.js');
 """
 
 
-def test_a_build_that_writes_into_node_modules_converts_by_pruning(docker, tmp_path):
+#: yarn.lock (yarn 1.22.22) and pnpm-lock.yaml (pnpm 9) of examples/node-app's package.json.
+LOCKFILES = Path(__file__).resolve().parents[1] / "data" / "node-app-lockfiles"
+
+#: ``(tool installed with npm, lockfile, install, the production install, the prune)`` per manager.
+YARN = ("yarn@1.22.22", "yarn.lock", "yarn install --frozen-lockfile", "yarn install --frozen-lockfile --production",
+        "yarn install --production")
+PNPM = ("pnpm@9.15.9", "pnpm-lock.yaml", "pnpm install --frozen-lockfile", "pnpm install --frozen-lockfile --prod",
+        "pnpm prune --prod")
+NPM = (None, "package-lock.json", "npm ci", "npm ci --omit=dev", "npm prune --omit=dev")
+
+
+def _node_app_with(tmp_path: Path, manager: tuple, build: str = "npm run build", program: str = "dist/server.js") -> Path:
+    """examples/node-app installed with ``manager`` from the manifests and its lockfile alone."""
+    tool, lockfile, install = manager[:3]
+    setup = f"RUN npm install -g {tool}\n" if tool else ""
+    source = (f"FROM node:20-slim\n{setup}WORKDIR /usr/src/app\nCOPY package.json {lockfile} ./\nRUN {install}\n"
+              f"COPY . .\nRUN {build}\nEXPOSE 3000\nCMD [\"node\", \"{program}\"]\n")
+    work = _example(tmp_path, "node-app", source)
+    if tool:
+        (work / "package-lock.json").unlink()
+        shutil.copy(LOCKFILES / lockfile, work / lockfile)
+    return work
+
+
+@pytest.mark.parametrize("manager", [NPM, YARN, PNPM], ids=["npm", "yarn", "pnpm"])
+def test_a_build_that_writes_into_node_modules_converts_by_pruning(docker, tmp_path, manager):
     """The generated client is missing from the production install: the production node_modules
     check fails, and the conversion falls back to pruning after the build, which keeps it."""
-    source = FIXED_NODE_APP.replace("RUN npm run build\n", "RUN npm run build && node generate.js\n").replace(
-        'CMD ["npm", "start"]', 'CMD ["node", "main.js"]')
-    work = _example(tmp_path, "node-app", source)
+    work = _node_app_with(tmp_path, manager, build="npm run build && node generate.js", program="main.js")
     (work / "generate.js").write_text(GENERATE_JS)
     (work / "main.js").write_text(MAIN_JS)
+    source = (work / "Dockerfile").read_text()
     conversion = convert_file(work / "Dockerfile", ConvertOptions(
         smoke=SmokeSpec.from_file(work / "smoke.json"), write=True))
     assert conversion.converted, (conversion.reason, conversion.detail)
     assert conversion.explanation[0].startswith(
         "tried first and dropped: the production dependencies installed apart (stage production-dependencies): "
         "production node_modules differ")
-    assert conversion.text is not None and "npm prune --omit=dev" in conversion.text
+    assert conversion.text is not None and manager[4] in conversion.text
     assert "production-dependencies" not in conversion.text
     assert conversion.comparison is not None and conversion.comparison.passed
     assert [(c.name, c.passed) for c in conversion.checks] == [("node require", True)]
@@ -95,25 +119,14 @@ def test_a_build_that_writes_into_node_modules_converts_by_pruning(docker, tmp_p
     assert _leftovers(docker, conversion.token) == []
 
 
-#: yarn.lock (yarn 1.22.22) and pnpm-lock.yaml (pnpm 9) of examples/node-app's package.json.
-LOCKFILES = Path(__file__).resolve().parents[1] / "data" / "node-app-lockfiles"
-
-
-@pytest.mark.parametrize("tool, lockfile, install, production", [
-    ("yarn@1.22.22", "yarn.lock", "yarn install --frozen-lockfile", "yarn install --frozen-lockfile --production"),
-    ("pnpm@9.15.9", "pnpm-lock.yaml", "pnpm install --frozen-lockfile", "pnpm install --frozen-lockfile --prod"),
-], ids=["yarn", "pnpm"])
-def test_yarn_and_pnpm_install_production_dependencies_apart(docker, tmp_path, tool, lockfile, install, production):
-    source = (f"FROM node:20-slim\nRUN npm install -g {tool}\nWORKDIR /usr/src/app\n"
-              f"COPY package.json {lockfile} ./\nRUN {install}\nCOPY . .\nRUN npm run build\n"
-              "EXPOSE 3000\nCMD [\"node\", \"dist/server.js\"]\n")
-    work = _example(tmp_path, "node-app", source)
-    (work / "package-lock.json").unlink()
-    shutil.copy(LOCKFILES / lockfile, work / lockfile)
+@pytest.mark.parametrize("manager", [YARN, PNPM], ids=["yarn", "pnpm"])
+def test_yarn_and_pnpm_install_production_dependencies_apart(docker, tmp_path, manager):
+    work = _node_app_with(tmp_path, manager)
     conversion = convert_file(work / "Dockerfile", ConvertOptions(
         smoke=SmokeSpec.from_file(work / "smoke.json"), write=False))
     assert conversion.converted, (conversion.reason, conversion.detail)
-    assert conversion.text is not None and f"FROM manifests AS production-dependencies\nRUN {production}\n" in conversion.text
+    assert conversion.text is not None
+    assert f"FROM manifests AS production-dependencies\nRUN {manager[3]}\n" in conversion.text
     assert conversion.comparison is not None and conversion.comparison.passed
     assert [(c.name, c.passed) for c in conversion.checks] == [("production node_modules", True),
                                                                ("node require", True)]
