@@ -1,9 +1,11 @@
 """Node (npm, yarn, pnpm): build with the dev dependencies, run with the production ones.
 
-npm with a lockfile (``npm ci`` from the manifests alone): the stage is split where the install
-runs. The part before it (base, system packages, ``COPY package*.json``) becomes a stage both
-branches start from: one installs the production dependencies only (``npm ci --omit=dev``,
-the original install command otherwise unchanged), the other is the original build. The runtime
+An install of exactly the lockfile from the manifests alone (``npm ci``; ``yarn install
+--frozen-lockfile`` with yarn 1 and ``pnpm install --frozen-lockfile``, their lockfile copied
+with ``package.json``): the stage is split where the install runs. The part before it (base,
+system packages, ``COPY package*.json``) becomes a stage both branches start from: one installs
+the production dependencies only (the original install command with ``--omit=dev``,
+``--production`` or ``--prod``), the other is the original build. The runtime
 copies ``node_modules`` from the first (a layer that stays cached until a manifest changes) and
 the application without ``node_modules`` from the second, last, so a source change re-runs the
 build and one small copy, never a dependency install or prune. A check in both images compares
@@ -12,8 +14,8 @@ client, a patch) is caught rather than shipped without it. Such a plan carries t
 below as its fallback: when that check fails, or the production install does not build on its
 own, the conversion verifies the prune plan instead (``plan(..., prune=True)``).
 
-Otherwise (yarn, pnpm, ``npm install``, an install that sees the sources or runs the project's
-own install scripts) the build stage is the original followed by one step that drops the dev
+Otherwise (``npm install``, yarn or pnpm without a frozen lockfile, yarn 2+, an install that
+sees the sources or runs the project's own install scripts) the build stage is the original followed by one step that drops the dev
 dependencies with the project's package manager (``npm prune --omit=dev``, ``yarn install
 --production``, ``pnpm prune --prod``), and the runtime copies the application directory as
 built (its build output and production ``node_modules``).
