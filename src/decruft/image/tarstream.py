@@ -29,6 +29,17 @@ output per call, so a decompression bomb costs time, never memory.  ``zstandard`
 does not report a truncated frame; a truncated blob is still caught by its size and digest, and a
 truncated tar by the tar structure.
 
+The header loop has an optional compiled fast path, ``decruft.image._tarscan`` (built by
+``setup.py`` when a C compiler is present; hand-written because no library lists tar headers with
+seeks at this speed: ``tarfile`` is slow for the reasons above and libarchive-c measured 24 us per
+entry through ctypes; on 1 GB archives of 23,000-34,000 entries the Python loop costs 7-11 us per
+header, the C one ~1.8 us, most of it the ``pread`` system call).  It is used
+for :class:`SeekInput` only (decompressing streams are bound by decompression) and takes only plain
+ustar/v7/GNU headers with plain octal fields of the common types; at anything else it stops and
+:func:`iter_headers` parses that header in Python.  The Python loop is the reference: it defines
+the semantics and the errors, and ``DECRUFT_PURE_PYTHON_TAR=1`` makes it do all the work (the
+tests compare both paths).
+
 Memory is proportional to the number of paths: only :class:`~decruft.image.model.Entry` records
 are kept, bodies are never held.
 
@@ -50,6 +61,11 @@ from typing import Any, BinaryIO, Protocol
 
 from decruft.errors import DecruftError
 from decruft.image.model import Entry, EntryType
+
+try:
+    from decruft.image import _tarscan
+except ImportError:  # installed without a C compiler: the pure-Python loop does all the work
+    _tarscan = None  # type: ignore[assignment]
 
 # --------------------------------------------------------------------------------------- errors
 
@@ -109,6 +125,9 @@ MAX_META_BYTES = 16 << 20  # cap for one PAX header / GNU long name body
 MAX_ENTRIES = 20_000_000  # per image; ~5 GB of Entry records; a guard against hostile archives
 MAX_READ_FILE = 64 << 20  # largest file whose contents ``read_files`` keeps
 WARN_LIMIT = 50  # per kind of warning and layer; the rest are counted
+COMPILED_BATCH = 4096  # headers per call of the compiled loop (bounds the tuples it holds)
+COMPILED_MAX_BACKOFF = 64  # headers Python parses before trying again after a fruitless call
+PURE_PYTHON_ENV = "DECRUFT_PURE_PYTHON_TAR"  # "1": never use the compiled loop (tests, debugging)
 
 Progress = Callable[[str, int, "int | None"], None]
 
@@ -282,6 +301,15 @@ class SeekInput(TarInput):
             self.pos = self.length
             raise CorruptImageError(f"truncated: a body runs past the end of the data ({self.length} bytes)")
         self.pos += n
+
+    def jump(self, pos: int, read_to: int) -> None:
+        """Continue at ``pos`` (where the compiled loop stopped) after it read headers up to ``read_to``.
+
+        Progress reports ``read_to``, the value :meth:`read` would have reported last.
+        """
+        self.pos = pos
+        if self._progress:
+            self._progress(read_to)
 
 
 class SeqInput(TarInput):
@@ -540,6 +568,11 @@ def _pax_int(pax: dict[str, str], key: str, default: int) -> int:
         raise CorruptImageError(f"bad PAX header: {key}={value!r}") from None
 
 
+def compiled_scan_available() -> bool:
+    """True when the compiled header loop is built and not switched off by the environment."""
+    return _tarscan is not None and os.environ.get(PURE_PYTHON_ENV, "") in ("", "0")
+
+
 def iter_headers(inp: TarInput) -> Iterator[TarHeader]:
     """Yield the members of the tar in ``inp``; bodies the consumer leaves unread are skipped.
 
@@ -547,6 +580,9 @@ def iter_headers(inp: TarInput) -> Iterator[TarHeader]:
     Stops at the first all-zero block (end of archive) or at a clean end of input after a
     complete member; anything else (short header, short body, bad checksum) raises
     :class:`CorruptImageError`.
+
+    On a :class:`SeekInput`, runs of plain headers are read by the compiled loop (when built);
+    this function parses every header it stops at, so results and errors are the same.
     """
     long_name: str | None = None
     long_link: str | None = None
@@ -555,7 +591,33 @@ def iter_headers(inp: TarInput) -> Iterator[TarHeader]:
     read = inp.read
     unpack = _HEADER.unpack_from
     adler = _adler32
+    # Exact type: a subclass may read differently from the plain pread the C loop does.
+    seek_inp = inp if type(inp) is SeekInput and compiled_scan_available() else None
+    compiled = _tarscan.scan if seek_inp is not None else None  # type: ignore[union-attr]
+    backoff = 0  # Python-parsed headers left before the compiled loop is tried again
+    fruitless = 0  # consecutive compiled calls that took nothing (e.g. a PAX header on every member)
     while True:
+        # Only without pending extended-header state: the compiled loop applies none.
+        if compiled is not None and long_name is None and long_link is None and not pax and not global_pax:
+            if backoff:
+                backoff -= 1
+            else:
+                batch, stop, reason = compiled(seek_inp.fd, seek_inp.start, seek_inp.length, inp.pos, COMPILED_BATCH)
+                for fields in batch:
+                    offset = fields[8]
+                    inp.pos = offset  # so the consumer can read the body, as below
+                    yield TarHeader(*fields)
+                    if not offset <= inp.pos <= offset + fields[3]:
+                        raise CorruptImageError("internal: consumer read past a member body")
+                if batch:
+                    seek_inp.jump(stop, batch[-1][8])
+                    fruitless = 0
+                    if reason == "limit":
+                        continue
+                else:
+                    fruitless += 1
+                    backoff = min(1 << fruitless, COMPILED_MAX_BACKOFF)
+                # Python parses the header the compiled loop stopped at (end, error or a kind it leaves to us).
         block = read(BLOCK)
         if len(block) != BLOCK:
             if not block:
