@@ -238,9 +238,11 @@ class _Glob:
     def __init__(self, index: int, pattern: str) -> None:
         self.index = index
         self.pattern = pattern
-        literal = re.split(r"[*?\[{]", pattern, maxsplit=1)[0]
-        self.prefix = "" if pattern.startswith("**") else literal
-        chunks = [c for c in re.split(r"\*\*/?|[*?]|\[[^\]]*\]|\{[^}]*\}", pattern) if len(c) >= 2]
+        # "HEAD/**" also matches HEAD itself, so the pre-checks come from HEAD alone
+        head = pattern[:-3] if pattern.endswith("/**") else pattern
+        literal = re.split(r"[*?\[{]", head, maxsplit=1)[0]
+        self.prefix = "" if head.startswith("**") else literal
+        chunks = [c for c in re.split(r"\*\*/?|[*?]|\[[^\]]*\]|\{[^}]*\}", head) if len(c) >= 2]
         self.needles = tuple(sorted(set(chunks), key=len, reverse=True)[:2])
         self._regex: re.Pattern[str] | None = None
 
@@ -274,14 +276,67 @@ class _BaseTest:
         else:
             self.glob = _Glob(index, base)
 
-    def match(self, name: str) -> bool:
-        if self.literal is not None:
-            return name == self.literal
-        if self.suffix is not None:
-            return name.endswith(self.suffix)
-        if self.prefix is not None:
-            return name.startswith(self.prefix)
-        return self.glob.match(name)  # type: ignore[union-attr]
+
+class _NameTests:
+    """Basename tests of many patterns at once, answering "smallest matching pattern index".
+
+    Literal names are one dictionary look-up, ``*suffix`` and ``prefix*`` one ``endswith`` /
+    ``startswith`` over a tuple (a name that passes is then attributed to its pattern), other
+    globs are tried in index order behind their literal pre-checks.  Most names match nothing,
+    so most files cost three C-level calls.
+    """
+
+    __slots__ = ("literal", "suffix", "suffixes", "prefix", "prefixes", "globs", "glob_prefixes", "glob_any")
+
+    def __init__(self, tests: Sequence[_BaseTest]) -> None:
+        self.literal: dict[str, int] = {}
+        self.suffix: dict[str, int] = {}
+        self.prefix: dict[str, int] = {}
+        self.globs: list[_Glob] = []
+        for test in sorted(tests, key=attrgetter("index")):
+            if test.literal is not None:
+                self.literal.setdefault(test.literal, test.index)
+            elif test.suffix is not None:
+                self.suffix.setdefault(test.suffix, test.index)
+            elif test.prefix is not None:
+                self.prefix.setdefault(test.prefix, test.index)
+            else:
+                self.globs.append(test.glob)  # type: ignore[arg-type]
+        self.suffixes = tuple(self.suffix)
+        self.prefixes = tuple(self.prefix)
+        # a glob with a literal start can only match names with that start
+        self.glob_prefixes = tuple(glob.prefix for glob in self.globs)
+        self.glob_any = any(not prefix for prefix in self.glob_prefixes)
+
+    def first(self, name: str, limit: int) -> int:
+        """The smallest index below ``limit`` of a pattern matching ``name``, else ``limit``."""
+        best = limit
+        index = self.literal.get(name)
+        if index is not None and index < best:
+            best = index
+        if self.suffixes and name.endswith(self.suffixes):
+            for suffix, index in self.suffix.items():
+                if index < best and name.endswith(suffix):
+                    best = index
+        if self.prefixes and name.startswith(self.prefixes):
+            for prefix, index in self.prefix.items():
+                if index < best and name.startswith(prefix):
+                    best = index
+        if self.globs and (self.glob_any or name.startswith(self.glob_prefixes)):
+            for glob in self.globs:
+                if glob.index >= best:
+                    break
+                if glob.match(name):
+                    best = glob.index
+                    break
+        return best
+
+
+_NO_MATCH = 1 << 30
+
+
+def _strictly_below(pattern: str) -> str:
+    return pattern + "/*" if pattern.endswith("/**") else pattern
 
 
 class _Matcher:
@@ -289,11 +344,11 @@ class _Matcher:
 
     Everything that depends on a file's directory is computed once per directory and
     memoised: the smallest-index directory pattern (``HEAD/**``) matching the directory or an
-    ancestor, and which file patterns (``DIR/BASE``) have a DIR part matching it.  Per file,
-    only basenames are tested: ``**/name`` patterns are dictionary look-ups, ``**/*suffix`` and
-    ``**/prefix*`` tuple tests, the rest a few pre-checked regular expressions.  The winner is
-    the smallest pattern index; its class's excludes may pass the path on (then an exhaustive
-    ordered search decides).
+    ancestor, and the basename tests that apply there -- the ``**/name`` patterns plus the file
+    patterns (``DIR/BASE``) whose DIR part matches the directory, merged into one
+    :class:`_NameTests` (shared by every directory with the same set).  Per file, only its
+    basename is tested.  The winner is the smallest pattern index; its class's excludes may
+    pass the path on (then an exhaustive ordered search decides).
     """
 
     def __init__(self, classes: Sequence[CruftClass]) -> None:
@@ -302,10 +357,7 @@ class _Matcher:
         self.dir_literal: dict[str, int] = {}
         self.dir_suffix: dict[str, int] = {}
         self.dir_globs: list[_Glob] = []
-        self.base_literal: dict[str, int] = {}
-        self.base_suffix: dict[str, int] = {}
-        self.base_prefix: dict[str, int] = {}
-        self.base_globs: list[_Glob] = []
+        self.base_tests: list[_BaseTest] = []  # "**/BASE" and "BASE": apply in every directory
         self.file_anchored: dict[str, list[tuple[_Glob, _BaseTest]]] = {}  # first component -> (DIR, BASE)
         self.file_floating: list[tuple[_Glob, _BaseTest]] = []
         for class_index, cls in enumerate(classes):
@@ -313,13 +365,11 @@ class _Matcher:
                 index = len(self.pattern_class)
                 self.pattern_class.append(class_index)
                 self._add(index, pattern.strip("/"))
-        self.base_suffixes = tuple(self.base_suffix)
-        self.base_prefixes = tuple(self.base_prefix)
-        # a basename glob with a literal start can only match names with that start
-        self.base_glob_prefixes = tuple(glob.prefix for glob in self.base_globs)
-        self.base_glob_any = any(not prefix for prefix in self.base_glob_prefixes)
-        self.excludes = [[_Glob(-1, p.strip("/")) for p in cls.exclude] for cls in classes]
-        self._memo: dict[str, tuple[tuple[int, str] | None, tuple[_BaseTest, ...]]] = {}
+        # paths classified are files, so an exclude "X/**" hands on what is below X, never a file named X
+        self.excludes = [[_Glob(-1, _strictly_below(p.strip("/"))) for p in cls.exclude] for cls in classes]
+        self._everywhere = _NameTests(self.base_tests)
+        self._name_tests: dict[tuple[int, ...], _NameTests] = {}
+        self._memo: dict[str, tuple[tuple[int, str] | None, _NameTests]] = {}
         self._suffix_max_parts = max((s.count("/") + 1 for s in self.dir_suffix), default=0)
 
     def _add(self, index: int, pattern: str) -> None:
@@ -334,14 +384,7 @@ class _Matcher:
             return
         directory, _, base = pattern.rpartition("/")
         if directory in ("", "**") and base != "**":
-            if _is_literal(base):
-                self.base_literal.setdefault(base, index)
-            elif base.startswith("*") and base[1:] and _is_literal(base[1:]):
-                self.base_suffix.setdefault(base[1:], index)
-            elif base.endswith("*") and base[:-1] and _is_literal(base[:-1]):
-                self.base_prefix.setdefault(base[:-1], index)
-            else:
-                self.base_globs.append(_Glob(index, base))
+            self.base_tests.append(_BaseTest(index, base))
             return
         pair = (_Glob(index, directory), _BaseTest(index, base))
         first = directory.split("/", 1)[0]
@@ -368,7 +411,7 @@ class _Matcher:
                 break
         return best
 
-    def _directory(self, directory: str) -> tuple[tuple[int, str] | None, tuple[_BaseTest, ...]]:
+    def _directory(self, directory: str) -> tuple[tuple[int, str] | None, _NameTests]:
         memo = self._memo
         found = memo.get(directory)
         if found is not None:
@@ -384,8 +427,13 @@ class _Matcher:
             best = None
         tests = [base for dir_glob, base in self.file_anchored.get(directory.partition("/")[0], ()) if dir_glob.match(directory)]
         tests += [base for dir_glob, base in self.file_floating if dir_glob.match(directory)]
-        tests.sort(key=attrgetter("index"))
-        result = memo[directory] = (best, tuple(tests))
+        names = self._everywhere
+        if tests:
+            key = tuple(sorted(test.index for test in tests))
+            names = self._name_tests.get(key)
+            if names is None:
+                names = self._name_tests[key] = _NameTests(self.base_tests + tests)
+        result = memo[directory] = (best, names)
         return result
 
     def dir_match(self, directory: str) -> tuple[int, str] | None:
@@ -397,34 +445,15 @@ class _Matcher:
 
     def match(self, path: str) -> tuple[int, str] | None:
         parent, _, base = path.rpartition("/")
-        found, tests = self._directory(parent)
-        best = found[0] if found is not None else 1 << 30
-        root = found[1] if found is not None else ""
-        index = self.base_literal.get(base)
-        if index is not None and index < best:
+        found, names = self._directory(parent)
+        if found is None:
+            best, root = _NO_MATCH, ""
+        else:
+            best, root = found
+        index = names.first(base, best)
+        if index < best:
             best, root = index, ""
-        if self.base_suffixes and base.endswith(self.base_suffixes):
-            for suffix, index in self.base_suffix.items():
-                if index < best and base.endswith(suffix):
-                    best, root = index, ""
-        if self.base_prefixes and base.startswith(self.base_prefixes):
-            for prefix, index in self.base_prefix.items():
-                if index < best and base.startswith(prefix):
-                    best, root = index, ""
-        if self.base_globs and (self.base_glob_any or base.startswith(self.base_glob_prefixes)):
-            for glob in self.base_globs:
-                if glob.index >= best:
-                    break
-                if glob.match(base):
-                    best, root = glob.index, ""
-                    break
-        for test in tests:
-            if test.index >= best:
-                break
-            if test.match(base):
-                best, root = test.index, ""
-                break
-        if best == 1 << 30:
+        elif best == _NO_MATCH:
             return None
         class_index = self.pattern_class[best]
         excludes = self.excludes[class_index]
