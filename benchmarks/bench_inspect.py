@@ -6,6 +6,7 @@ Sub-commands (all write their big files under --workdir, /tmp by default, and de
     .venv/bin/python benchmarks/bench_inspect.py memory     # 5 GB / >= 200,000-file sparse archive
     .venv/bin/python benchmarks/bench_inspect.py floor      # throughput vs `tar -t` over the same layers
     .venv/bin/python benchmarks/bench_inspect.py compare    # dive-compatible figures vs dive on real images
+    .venv/bin/python benchmarks/bench_inspect.py phases     # in-process: reading (C vs pure-Python loop), analysis
     .venv/bin/python benchmarks/bench_inspect.py all
 
 Timing: every command runs once to warm the page cache, then ``--runs`` times (default 3); the
@@ -296,6 +297,42 @@ def cmd_speed(args) -> list[dict]:
     return rows
 
 
+def cmd_phases(args) -> list[dict]:
+    """In one process, CPU time of reading each 1 GB archive with the compiled header loop and
+    with the pure-Python one (interleaved, minimum of ``--runs``), and of the analysis."""
+    from decruft.image import sources, tarstream
+    from decruft.image.analysis import analyze
+
+    rows = []
+    work = Path(args.workdir)
+    for shape in args.shapes.split(","):
+        archive = work / f"decruft-bench-1gb-{shape}.tar"
+        make_1gb(archive, shape)
+        try:
+            best: dict[str, float] = {}
+            entries = 0
+            for _ in range(args.runs):
+                for mode in ("compiled", "pure"):
+                    if mode == "compiled" and not tarstream.compiled_scan_available():
+                        continue
+                    os.environ[tarstream.PURE_PYTHON_ENV] = "1" if mode == "pure" else "0"
+                    start = time.process_time()
+                    image = sources.open_image(str(archive))
+                    best[mode] = min(best.get(mode, 1e9), time.process_time() - start)
+                    entries = sum(len(layer.entries) for layer in image.layers)
+                start = time.process_time()
+                analyze(image)
+                best["analysis"] = min(best.get("analysis", 1e9), time.process_time() - start)
+            os.environ.pop(tarstream.PURE_PYTHON_ENV, None)
+            row = {"shape": shape, "entries": entries, **{f"{k}_cpu_s": round(v, 3) for k, v in best.items()}}
+            per_entry = ", ".join(f"{k} {v * 1e6 / entries:.2f} us/entry" for k, v in best.items() if k != "analysis")
+            print(f"{shape}: {entries:,} entries; reading: {per_entry}; analysis {best['analysis']:.3f} s CPU", flush=True)
+            rows.append(row)
+        finally:
+            archive.unlink()
+    return rows
+
+
 def _saved_builtin_whiteouts(work: Path) -> Path | None:
     """A BuildKit image whose last layer deletes 3,500 files one by one, built if the engine
     answers (tests/image/docker_images.py keeps a 1,200-file variant so the tests stay fast)."""
@@ -442,14 +479,14 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True,
                    stdout=subprocess.DEVNULL)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["speed", "memory", "floor", "compare", "all"])
+    parser.add_argument("what", choices=["speed", "memory", "floor", "compare", "phases", "all"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workdir", default="/tmp")
     parser.add_argument("--json", dest="json_out", default=None, help="Write the raw results here.")
     parser.add_argument("--quick", action="store_true", help="memory: skip the tar entry count and dive.")
     parser.add_argument("--skip-whiteouts", action="store_true", help="speed: only the 1 GB archives.")
     parser.add_argument("--floor-shape", default="typical", help="floor: which 1 GB archive.")
-    parser.add_argument("--shapes", default="typical,few-big-files,file-heavy", help="speed: which 1 GB archives.")
+    parser.add_argument("--shapes", default="typical,few-big-files,file-heavy", help="speed, phases: which 1 GB archives.")
     parser.add_argument("--whiteout-base", type=int, default=5_000,
                         help="speed: files in the base layer under the synthetic whiteouts (dive is quadratic: "
                              "20,000 takes it ~15 min here).")
