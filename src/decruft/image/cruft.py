@@ -430,9 +430,10 @@ class _Matcher:
         names = self._everywhere
         if tests:
             key = tuple(sorted(test.index for test in tests))
-            names = self._name_tests.get(key)
-            if names is None:
-                names = self._name_tests[key] = _NameTests(self.base_tests + tests)
+            shared = self._name_tests.get(key)
+            if shared is None:
+                shared = self._name_tests[key] = _NameTests(self.base_tests + tests)
+            names = shared
         result = memo[directory] = (best, names)
         return result
 
