@@ -34,7 +34,7 @@ def _reference(path: str) -> tuple[int, str] | None:
     return MATCHER._slow(path)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(_PATH)
 def test_fast_matcher_agrees_with_the_exhaustive_search(path):
     assert MATCHER.match(path) == _reference(path)
