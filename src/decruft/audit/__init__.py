@@ -24,6 +24,7 @@ from decruft.dockerfile import parse
 from decruft.dockerfile.model import build_model
 from decruft.errors import DecruftError, DockerfileSyntaxError
 from decruft.files import InputError, read_source
+from decruft.gcpause import gc_paused
 
 __all__ = [
     "AuditOptions",
@@ -198,6 +199,11 @@ def _audit_in_workers(paths: list[str], options: AuditOptions, workers: int) -> 
 
 
 def _audit_sequentially(paths: list[str], options: AuditOptions) -> AuditResult:
+    with gc_paused():
+        return _audit_each(paths, options)
+
+
+def _audit_each(paths: list[str], options: AuditOptions) -> AuditResult:
     result = AuditResult()
     # Config discovery once per directory in a run (sibling projects share their parents).
     configs: dict[Path | None, AuditConfig] = {}

@@ -33,15 +33,14 @@ paths:
 
 from __future__ import annotations
 
-import gc
 import math
 import re
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Iterator
 
+from decruft.gcpause import gc_paused
 from decruft.image.cruft import CruftReport, CruftTable, classify, load_table
 from decruft.image.model import Entry, EntryType, Image
 
@@ -431,19 +430,6 @@ def apply_layers(image: Image) -> tuple[dict[str, tuple[int, Entry | None]], lis
 # --------------------------------------------------------------------------- analysis
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The analysis allocates hundreds of thousands of small, acyclic objects; the cyclic
-    collector would re-scan them again and again for nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def analyze(
     image: Image,
     *,
@@ -452,7 +438,7 @@ def analyze(
     duplicate_min_size: int | None = None,
 ) -> Analysis:
     """Analyse ``image``; ``dive=True`` also computes :func:`dive_metrics`."""
-    with _gc_paused():
+    with gc_paused():
         return _analyze(image, dive=dive, cruft_table=cruft_table, duplicate_min_size=duplicate_min_size)
 
 
@@ -691,7 +677,7 @@ def dive_metrics(image: Image) -> DiveMetrics:
     (:func:`dive_layer_entries`).  Unlike dive this keeps one stacked tree instead of
     rebuilding it per whiteout.
     """
-    with _gc_paused():
+    with gc_paused():
         return _dive_metrics(image)
 
 
