@@ -3,7 +3,8 @@
 Audits and image analyses allocate hundreds of thousands of small objects that are freed by
 reference counting (an audit leaves about five cyclic objects per file; an image analysis none),
 and the collector would re-scan the survivors again and again for nothing: 16-23 % of an audit's
-CPU time on the 2,000-file benchmark corpus (833 collections, timed with ``gc.callbacks``).  What cycles there are get collected when the collector resumes.
+CPU time on the 2,000-file benchmark corpus (833 collections, timed with ``gc.callbacks``).
+What cycles there are get collected when the collector resumes.
 """
 
 from __future__ import annotations
