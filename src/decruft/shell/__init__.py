@@ -68,6 +68,7 @@ class ShellCommand:
     in_pipeline: bool = False
     redirects: list[str] = field(default_factory=list)
     _argv: list[str] | None = field(default=None, repr=False)
+    _name: str | None = field(default=None, repr=False)
     _bytes: tuple[int, int] = (0, 0)  # byte range in the parsed script
     _builder: "_Builder | None" = field(default=None, repr=False)
     _span: Span | None = field(default=None, repr=False)
@@ -91,8 +92,11 @@ class ShellCommand:
 
     @property
     def name(self) -> str:
-        argv = self.argv
-        return _basename(argv[0]) if argv else ""
+        # every rule asks every command its name: computed once
+        if self._name is None:
+            argv = self.argv
+            self._name = _basename(argv[0]) if argv else ""
+        return self._name
 
     @property
     def args(self) -> list[str]:
