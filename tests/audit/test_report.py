@@ -15,6 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from rich.console import Console
+from rich.text import Text
 
 from decruft.audit import AuditOptions, AuditResult, FileResult, audit_files
 from decruft.audit.config import AuditConfig
@@ -335,3 +336,17 @@ def test_text_output_shows_source_verbatim(tmp_path):
 def test_text_output_clean_file(tmp_path):
     output = _text(audit_tree(tmp_path, {"Dockerfile": CLEAN}))
     assert "no problems found" in output
+
+
+def test_text_output_without_colours_is_what_rich_renders(tmp_path):
+    """Without colours the report is written as plain text directly; it must equal rich's own
+    rendering of the same styled text (tabs expanded, control codes dropped)."""
+    source = WASTEFUL.replace("curl", "curl\t[x]\x07").replace("FROM", "# a\tcomment\nFROM", 1)
+    result = audit_tree(tmp_path, {"Dockerfile": source})
+    colourless = _text(result)
+    buffer = io.StringIO()
+    print_text(result, Console(file=buffer, width=200, highlight=False, force_terminal=True, color_system="truecolor"))
+    assert "\x1b[" in buffer.getvalue()
+    assert colourless == Text.from_ansi(buffer.getvalue()).plain
+    assert "\t" not in colourless and "\x07" not in colourless
+    assert re.search(r"curl +\[x\] &&", colourless)  # the tab expanded to spaces, as rich does
