@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -226,6 +227,7 @@ def to_sarif(result: AuditResult) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=4096)  # every result and fingerprint of a file asks again
 def _uri(path: str | None) -> str:
     """A valid URI reference for a path: relative paths percent-encoded, absolute ones as file:// URIs."""
     if not path or path == "-":
