@@ -350,3 +350,14 @@ def test_text_output_without_colours_is_what_rich_renders(tmp_path):
     assert colourless == Text.from_ansi(buffer.getvalue()).plain
     assert "\t" not in colourless and "\x07" not in colourless
     assert re.search(r"curl +\[x\] &&", colourless)  # the tab expanded to spaces, as rich does
+
+
+def test_text_marker_lines_up_with_tab_indented_source(tmp_path):
+    source = "FROM debian:bookworm\nRUN apt-get update && \\\n\tapt-get install -y\tcurl && \\\n\trm -rf /var/lib/apt/lists/*\n"
+    output = _text(audit_tree(tmp_path, {"Dockerfile": source}))
+    shown, marker = re.search(r"\n( +3 \| .*)\n( +\| +\^+)\n", output).groups()
+    # the tabs are shown as editors do (stops every 8 columns of the source line) and the
+    # marker covers exactly `apt-get install -y<tab>curl` as shown
+    assert shown.endswith("|         apt-get install -y      curl && \\")
+    start = marker.index("^")
+    assert shown[start:start + len(marker) - start] == "apt-get install -y      curl"

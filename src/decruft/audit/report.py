@@ -341,6 +341,24 @@ def print_text(result: AuditResult, console: "Console | None" = None) -> None:
         console.print(f"\n[bold]{data['findings']} finding(s)[/] ({counts}){stake}")
 
 
+def _expand_tabs(text: str, tab_size: int = 8) -> tuple[str, list[int]]:
+    """``text`` with tabs expanded to the next multiple of ``tab_size`` columns of the source line
+    (as an editor shows it), and the display column of each character index (one more entry for
+    the end), so that the marker under a span lines up with what is shown."""
+    if "\t" not in text:
+        return text, list(range(len(text) + 1))
+    pieces: list[str] = []
+    columns: list[int] = []
+    column = 0
+    for char in text:
+        columns.append(column)
+        width = tab_size - column % tab_size if char == "\t" else 1
+        pieces.append(" " * width if char == "\t" else char)
+        column += width
+    columns.append(column)
+    return "".join(pieces), columns
+
+
 def _emit(console: "Console", report: "Text") -> None:
     """Print ``report``; without colours (a file, a pipe, a CI log) its plain text is written
     directly, as rich would write it (tabs expanded, control codes dropped), at a fraction of
@@ -393,16 +411,19 @@ def _append_finding(report: "Text", finding: Finding, lines: list[str]) -> None:
         last = min(finding.end_line, finding.line + 3, len(lines))
         for number in range(finding.line, last + 1):
             text = lines[number - 1]
+            shown, display_column = _expand_tabs(text)
             append("\n")
             append(f"    {number:>4} |", "dim")
-            append(f" {text}")
+            append(f" {shown}")
             start = finding.column if number == finding.line else 1
             end = finding.end_column if number == finding.end_line else len(text) + 1
             if end > start and number in (finding.line, finding.end_line):
+                left = display_column[min(start - 1, len(text))]
+                right = display_column[min(end - 1, len(text))]
                 append("\n    ")
                 append("     |", "dim")
-                append(f" {' ' * (start - 1)}")
-                append("^" * max(1, min(end - start, len(text) - start + 1)), style)
+                append(" " + " " * left)
+                append("^" * max(1, min(right - left, len(shown) - left)), style)
         if finding.end_line > last:
             append("\n    ")
             append(f"     | … ({finding.end_line - last} more line(s))", "dim")
