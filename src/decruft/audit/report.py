@@ -28,8 +28,8 @@ from decruft import jsonout
 from decruft import __version__
 from decruft.audit import AuditResult
 from decruft.audit.rule import Finding, Severity, all_rules, format_bytes, get_rule
-from decruft.gcpause import gc_paused
 from decruft.errors import DecruftError
+from decruft.gcpause import gc_paused
 
 if TYPE_CHECKING:
     from rich.console import Console
