@@ -129,3 +129,15 @@ def test_fast_path_words_values_and_spans():
     assert install.in_pipeline is False
     assert script.source[install.span.start:install.span.end] == install.text
     assert script.complete
+
+
+@pytest.mark.parametrize("source,in_pipeline", [
+    # tree-sitter-bash nests `&& d` inside a pipeline of three or more commands; bash runs it after
+    ("a | b | c && d", [True, True, True, False]),
+    ("a | b | c && d && e", [True, True, True, False, False]),
+    ("a | b | c && d | e", [True, True, True, True, True]),
+    ("a | b | c || d; e", [True, True, True, False, False]),
+])
+def test_commands_after_a_long_pipeline_are_not_in_it(source, in_pipeline):
+    assert [c.in_pipeline for c in by_tree_sitter(source).commands] == in_pipeline
+    assert [c.in_pipeline for c in _split_plain(source, None, "shell-form").commands] == in_pipeline

@@ -294,8 +294,10 @@ class _Builder:
         self._walk(root, None)
         return ShellScript(self.source, self.commands, not root.has_error, self.origin)
 
-    def _walk(self, node, operator: str | None, in_pipeline: bool = False) -> str | None:
-        """Visit ``node``; returns the operator pending for the next command."""
+    def _walk(self, node, operator: str | None, in_pipeline: bool = False, outside_pipeline: bool = False) -> str | None:
+        """Visit ``node``; returns the operator pending for the next command.
+
+        ``outside_pipeline``: what ``in_pipeline`` was around the innermost enclosing pipeline."""
         kind = node.type
         if kind == "command":
             self._command(node, operator, in_pipeline)
@@ -318,14 +320,20 @@ class _Builder:
                     self._walk(child, None, in_pipeline)
             return None
         pending = operator
+        child_in_pipeline = in_pipeline or kind == "pipeline"
+        # tree-sitter-bash parses `a | b | c && d` as pipeline(a, list(pipeline(b, c) && d)); bash
+        # (and the plain-script tokenizer) runs `d` after the pipeline, not in it.
+        misparsed_list = kind == "list" and node.parent is not None and node.parent.type == "pipeline"
         for child in node.children:
             child_type = child.type
             if child_type in OPERATORS:
                 pending = child_type
+                if misparsed_list and child_type not in ("|", "|&"):
+                    child_in_pipeline = outside_pipeline
                 continue
             if not child.is_named:
                 continue
-            result = self._walk(child, pending, in_pipeline or kind == "pipeline")
+            result = self._walk(child, pending, child_in_pipeline, in_pipeline if kind == "pipeline" else outside_pipeline)
             pending = result
         return pending
 
