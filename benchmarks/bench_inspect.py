@@ -199,6 +199,9 @@ def make_1gb(path: Path, shape: str = "typical") -> Path:
         for seed, (prefix, files, size, created_by) in enumerate(SHAPES[shape], start=1)
     ]
     write_docker_archive(path, layers, content=content, sparse=False, hash_layers=True)
+    # Written back before anything is timed: otherwise the kernel's write-back of the new
+    # gigabyte runs during the first measurements, and cold runs cannot evict dirty pages.
+    os.sync()
     return path
 
 
@@ -271,9 +274,6 @@ def cmd_speed(args) -> list[dict]:
         archive = work / f"decruft-bench-1gb-{shape}.tar"
         t0 = time.perf_counter()
         make_1gb(archive, shape)
-        # Write the new gigabyte back before timing: otherwise the kernel's write-back runs
-        # during the first measurements, and the cold runs cannot evict dirty pages.
-        os.sync()
         entries = archive_entries(archive)
         print(f"made {archive} ({archive.stat().st_size / 1e9:.2f} GB, {entries:,} tar entries) in {time.perf_counter() - t0:.0f}s", flush=True)
         try:

@@ -324,7 +324,7 @@ def print_text(result: AuditResult, console: "Console | None" = None) -> None:
             err.print(f"[bold red]syntax error:[/] {escape(str(exc))}")
             continue
         if not file.findings:
-            console.print(Text.assemble(("✓", "green"), f" {file.path}: no problems found"))
+            _emit(console, Text.assemble(("✓", "green"), f" {file.path}: no problems found"))
             continue
         report = Text()
         report.append(file.path, "bold underline")

@@ -463,9 +463,11 @@ class _Matcher:
         return class_index, root
 
     def _slow(self, path: str) -> tuple[int, str] | None:
+        """The exhaustive ordered search: regular expressions only, none of the shortcuts (the
+        tests check :meth:`match` against it)."""
         parent = path.rpartition("/")[0]
         for class_index, cls in enumerate(self.classes):
-            if any(glob.match(path) for glob in self.excludes[class_index]):
+            if any(re.fullmatch(glob_to_regex(glob.pattern), path) for glob in self.excludes[class_index]):
                 continue
             for pattern in cls.paths:
                 pattern = pattern.strip("/")

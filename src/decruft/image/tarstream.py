@@ -32,8 +32,9 @@ truncated tar by the tar structure.
 The header loop has an optional compiled fast path, ``decruft.image._tarscan`` (built by
 ``setup.py`` when a C compiler is present; hand-written because no library lists tar headers with
 seeks at this speed: ``tarfile`` is slow for the reasons above and libarchive-c measured 24 us per
-entry through ctypes; on 1 GB archives of 23,000-34,000 entries the Python loop costs 7-11 us per
-header, the C one ~1.8 us, most of it the ``pread`` system call).  It is used
+entry through ctypes; on the 1 GB benchmark archives of 23,000-34,000 entries ``iter_headers``
+costs 7.5-8.8 us per header in Python and 2.9-4.3 us with the C loop, which itself takes
+1.2-1.6 us, most of it the ``pread`` system call: benchmarks/RESULTS.md, Inspect).  It is used
 for :class:`SeekInput` only (decompressing streams are bound by decompression) and takes only plain
 ustar/v7/GNU headers with plain octal fields of the common types; at anything else it stops and
 :func:`iter_headers` parses that header in Python.  The Python loop is the reference: it defines
