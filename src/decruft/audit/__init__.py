@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from decruft.audit import transfer
 from decruft.audit.config import AuditConfig, find_config, load_config
 from decruft.audit.context import RuleContext
 from decruft.audit.pragmas import collect
@@ -24,7 +25,7 @@ from decruft.dockerfile import parse
 from decruft.dockerfile.model import build_model
 from decruft.errors import DecruftError, DockerfileSyntaxError
 from decruft.files import InputError, read_source
-from decruft.gcpause import gc_paused
+from decruft.gcpause import collect_finished_work, gc_paused
 
 __all__ = [
     "AuditOptions",
@@ -192,10 +193,16 @@ def _audit_in_workers(paths: list[str], options: AuditOptions, workers: int) -> 
     from concurrent.futures import ProcessPoolExecutor
 
     result = AuditResult()
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        for part in pool.map(_audit_sequentially, chunks, [options] * len(chunks)):
-            result.files.extend(part.files)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool, gc_paused():
+        for packed in pool.map(_audit_chunk, chunks, [options] * len(chunks)):
+            result.files.extend(transfer.unpack(*packed))
     return result
+
+
+def _audit_chunk(paths: list[str], options: AuditOptions) -> tuple[str, bytes, dict]:
+    """A worker's part, packed for the way back (see `decruft.audit.transfer`)."""
+    with gc_paused():
+        return transfer.pack(_audit_each(paths, options).files)
 
 
 def _audit_sequentially(paths: list[str], options: AuditOptions) -> AuditResult:
@@ -225,4 +232,5 @@ def _audit_each(paths: list[str], options: AuditOptions) -> AuditResult:
                 continue
             file_options = replace(options, config=configs[config_path])
         result.files.append(audit_source(source.data, source.path, file_options, source.context))
+        collect_finished_work()
     return result

@@ -174,6 +174,9 @@ class ShellScript:
     commands: list[ShellCommand]
     complete: bool  # False when the parser hit syntax it could not read
     origin: str  # "shell-form" or "heredoc"
+    # What later layers derive from the parse (the audit's tool calls), freed with it: a
+    # weak-keyed table would keep every script alive, its values reach back to the script.
+    derived: dict[str, object] = field(default_factory=dict, repr=False)
 
     def __iter__(self) -> Iterator[ShellCommand]:
         return iter(self.commands)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import weakref
 from dataclasses import dataclass
 
 from decruft.audit.facts.commands import APT_TOOLS, YUM_TOOLS
@@ -240,9 +239,6 @@ def classify(command: ShellCommand) -> ToolCall | None:
     return ToolCall(tool, name, verb, command, verb_word, rest)
 
 
-_CALLS: "weakref.WeakKeyDictionary[ShellScript, list[ToolCall]]" = weakref.WeakKeyDictionary()
-
-
 def tool_calls(script: ShellScript | None, *tools: str) -> list[ToolCall]:
     """Every recognised call in ``script`` (only the given tools when named).
 
@@ -250,10 +246,9 @@ def tool_calls(script: ShellScript | None, *tools: str) -> list[ToolCall]:
     """
     if script is None:
         return []
-    calls = _CALLS.get(script)
+    calls = script.derived.get("tool-calls")
     if calls is None:
-        calls = [call for call in map(classify, script.commands) if call is not None]
-        _CALLS[script] = calls
+        calls = script.derived["tool-calls"] = [call for call in map(classify, script.commands) if call is not None]
     if not tools:
         return list(calls)
     return [call for call in calls if call.tool in tools]
