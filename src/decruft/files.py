@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,10 @@ DOCKERFILE_PATTERNS = ("Dockerfile", "*.Dockerfile", "Dockerfile.*", "Containerf
 _NOT_DOCKERFILES = ("*.dockerignore", "*.orig", "*.rej", "*.bak", "*.swp", "*~")
 MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024
 _SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".hg"})
+# One regular expression each (fnmatch compiles and caches a pattern per call: a tree of
+# 10,000 files took 110,000 calls).
+_DOCKERFILE_NAME = re.compile("|".join(map(fnmatch.translate, DOCKERFILE_PATTERNS)))
+_NOT_DOCKERFILE_NAME = re.compile("|".join(map(fnmatch.translate, _NOT_DOCKERFILES)))
 
 
 class InputError(DecruftError):
@@ -29,9 +34,7 @@ class SourceFile:
 
 
 def is_dockerfile_name(name: str) -> bool:
-    if any(fnmatch.fnmatchcase(name, pattern) for pattern in _NOT_DOCKERFILES):
-        return False
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in DOCKERFILE_PATTERNS)
+    return _DOCKERFILE_NAME.match(name) is not None and _NOT_DOCKERFILE_NAME.match(name) is None
 
 
 def find_dockerfiles(directory: Path, recursive: bool = True) -> list[Path]:
@@ -48,16 +51,16 @@ def read_source(path: str) -> SourceFile:
     """Read one Dockerfile; raises InputError with a clear message."""
     if path == "-":
         return SourceFile("-", sys.stdin.buffer.read(), None)
-    file = Path(path)
     try:
-        if file.is_dir():
-            raise InputError(f"{path}: is a directory")
-        size = file.stat().st_size
-        if size > MAX_DOCKERFILE_BYTES:
-            raise InputError(
-                f"{path}: {size} bytes is too large for a Dockerfile (limit {MAX_DOCKERFILE_BYTES})"
-            )
-        data = file.read_bytes()
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_DOCKERFILE_BYTES:
+                raise InputError(
+                    f"{path}: {size} bytes is too large for a Dockerfile (limit {MAX_DOCKERFILE_BYTES})"
+                )
+            data = handle.read()
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except PermissionError:
@@ -66,7 +69,7 @@ def read_source(path: str) -> SourceFile:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if b"\x00" in data[:8192]:
         raise InputError(f"{path}: binary file (NUL bytes), not a Dockerfile")
-    return SourceFile(path, data, file.parent)
+    return SourceFile(path, data, Path(path).parent)
 
 
 def expand_inputs(paths: list[str]) -> tuple[list[str], list[str]]:

@@ -197,14 +197,14 @@ def test_bad_inputs_are_reported_and_the_run_continues(tmp_path):
 
 def test_unreadable_file(tmp_path, monkeypatch):
     path = Path(dockerfile(tmp_path, WARNING))
-    real = Path.read_bytes
 
-    def read_bytes(self):
-        if self == path:
+    def guarded_open(file, *args, **kwargs):
+        if Path(file) == path:
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return open(file, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)  # chmod 0 does not stop root
+    # chmod 0 does not stop root: refuse the one file where decruft opens it
+    monkeypatch.setattr("decruft.files.open", guarded_open, raising=False)
     result = audit(str(path), dockerfile(tmp_path, WARNING, "b/Dockerfile"), *SEL)
     assert result.exit_code == 2 and "permission denied" in result.stderr
     assert "b/Dockerfile" in result.stdout

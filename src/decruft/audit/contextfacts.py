@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from decruft.audit.context import RuleContext
 from decruft.context.junk import Proposal, propose_dockerignore
@@ -30,11 +30,13 @@ def needed_sources(context: RuleContext) -> list[str]:
 
 def proposal(context: RuleContext) -> Proposal | None:
     """The measured .dockerignore proposal for this audit (None without a context)."""
-    if context.context_dir is None or not Path(context.context_dir).is_dir():
+    if context.context_dir is None:
         return None
 
     def compute() -> Proposal | None:
-        dockerfile = context.file if context.file and Path(context.file).is_file() else None
+        if not os.path.isdir(context.context_dir):
+            return None
+        dockerfile = context.file if context.file and os.path.isfile(context.file) else None
         try:
             return propose_dockerignore(
                 context.context_dir,

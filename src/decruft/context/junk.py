@@ -23,6 +23,7 @@ from typing import Sequence
 from decruft.context.dockerignore import (
     BUILDKIT,
     DockerignoreError,
+    IgnoreRule,
     PatternMatcher,
     go_clean,
     go_path_match,
@@ -285,7 +286,8 @@ class _Prefilter:
         self.markers = frozenset().union(*(junk.dir_markers for junk in classes))
         self.dir_names = frozenset().union(*(junk.dir_names for junk in classes))
         self.file_names = frozenset().union(*(junk.file_names for junk in classes))
-        self.suffixes = tuple(suffix for junk in classes for suffix in junk.path_suffixes)
+        self.suffixes = frozenset(suffix for junk in classes for suffix in junk.path_suffixes)
+        self.slashed_suffixes = tuple("/" + suffix for suffix in self.suffixes)
         self.dir_globs = _one_regex(fnmatch.translate(glob) for junk in classes for glob in junk.dir_globs)
         self.file_globs = _one_regex(
             ("(?i:{})" if junk.ignore_case else "(?:{})").format(fnmatch.translate(glob))
@@ -301,7 +303,7 @@ class _Prefilter:
             return False
         if name in self.file_names or self.file_globs.match(name) is not None:
             return True
-        return any(entry.path == suffix or entry.path.endswith("/" + suffix) for suffix in self.suffixes)
+        return entry.path in self.suffixes or entry.path.endswith(self.slashed_suffixes)
 
 
 _PREFILTERS: dict[tuple[int, ...], tuple[tuple[JunkClass, ...], _Prefilter]] = {}
@@ -482,7 +484,7 @@ def propose_dockerignore(
     protected = protected_paths(before, needed_sources, warnings)
     _warn_needed_but_excluded(before, protected, warnings)
     kept: list[tuple[str, str]] = []
-    chosen = _dedupe(_safe_candidates(findings, protected, kept), existing_text)
+    chosen = _dedupe(_safe_candidates(findings, protected, kept), rules)
     text = _render(existing_text, chosen)
     if not chosen and text == existing_text:
         after = before  # nothing proposed: the context would not change
@@ -506,9 +508,9 @@ def _existing(context, dockerfile, existing: str | None) -> tuple[Path, str]:
     return path, found.read_bytes().decode("utf-8", "surrogateescape")
 
 
-def _dedupe(candidates: Sequence[_Candidate], existing_text: str) -> list[ProposedPattern]:
+def _dedupe(candidates: Sequence[_Candidate], existing_rules: Sequence[IgnoreRule]) -> list[ProposedPattern]:
     """One line per pattern, skipping lines the existing file already has."""
-    already = {r.pattern for r in parse_ignore_text(existing_text, problems=[])}
+    already = {r.pattern for r in existing_rules}
     chosen: dict[str, ProposedPattern] = {}
     for candidate in candidates:
         line = candidate.pattern
@@ -558,8 +560,9 @@ def _with_new_ignore_file(after: ContextScan, context: Path, path: Path, text: s
         except ValueError:
             return size  # a <Dockerfile>.dockerignore outside the context is never sent
     new_bytes = len(text.encode("utf-8", "surrogateescape"))
-    if rel in set(after.sent_paths):
-        size.bytes += new_bytes - path.stat().st_size
+    sent = next((entry for entry in after.entries or () if entry.path == rel), None)
+    if sent is not None:
+        size.bytes += new_bytes - (sent.size if sent.kind == FILE else path.stat().st_size)
     elif not path.exists() and text and not _excluded(after, rel):
         size.add(FILE, new_bytes)
     return size

@@ -141,14 +141,12 @@ def find_ignore_file(
     Without ``dockerfile`` the default ``<context>/Dockerfile`` is assumed, so a
     ``Dockerfile.dockerignore`` in the context root applies too.
     """
-    context = Path(context_dir)
-    dockerfile_path = Path(dockerfile) if dockerfile is not None else context / DEFAULT_DOCKERFILE
-    for candidate in (
-        dockerfile_path.with_name(dockerfile_path.name + DOCKERIGNORE),
-        context / DOCKERIGNORE,
-    ):
-        if candidate.is_file():
-            return candidate
+    # os.path on strings: this runs once per audited file, and pathlib costs more than the stat
+    context = os.fspath(context_dir)
+    dockerfile_path = os.fspath(dockerfile) if dockerfile is not None else os.path.join(context, DEFAULT_DOCKERFILE)
+    for candidate in (dockerfile_path + DOCKERIGNORE, os.path.join(context, DOCKERIGNORE)):
+        if os.path.isfile(candidate):
+            return Path(candidate)
     return None
 
 
