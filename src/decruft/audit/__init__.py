@@ -6,7 +6,8 @@ bytes, :func:`audit_files` for paths (what the CLI calls).
 Many files are audited on every CPU the process may use (like ruff): the files are
 independent, so :func:`audit_files` splits them into contiguous chunks and runs each in a
 forked worker (the rule registry and data tables are already loaded, so a worker starts
-in milliseconds). Results come back in input order and equal a sequential run's.
+in milliseconds). Results come back in input order, as JSON rows (`decruft.audit.transfer`),
+and equal a sequential run's.
 """
 
 from __future__ import annotations
