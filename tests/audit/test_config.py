@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
 import pytest
 
 from decruft.audit import AuditOptions, audit_files, audit_source
@@ -223,3 +224,19 @@ def test_suppressed_findings_do_not_fail_the_run(tmp_path):
     dockerfile = write(tmp_path / "Dockerfile", "# decruft: global ignore=DC101,DC102,DC103\n" + SOURCE)
     result = audit_files([str(dockerfile)], AuditOptions(config=AuditConfig(select=list(SELECT)), scan_context=False))
     assert result.findings == [] and result.exit_code() == 0
+
+
+def test_config_lookup_resolves_directories_like_realpath(tmp_path, monkeypatch):
+    from decruft.audit.config import _real_directory
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "x" / "y").mkdir(parents=True)
+    (tmp_path / "a" / "link").symlink_to(tmp_path / "x" / "y")
+    (tmp_path / "lx").symlink_to(tmp_path / "x")
+    monkeypatch.chdir(tmp_path / "a" / "link")
+    root = str(tmp_path)
+    cache: dict = {}
+    for path in [f"{root}/a/b", f"{root}/a/link", f"{root}/a/link/..", f"{root}/a/link/../y", f"{root}/lx/y",
+                 f"{root}/lx/y/", f"{root}//a//b", f"{root}/a/./b", ".", "..", "../y", "/", f"{root}/missing/z"]:
+        for lookup in (cache, None, cache):  # the second cached lookup reuses the parent's answer
+            assert _real_directory(path, lookup) == os.path.realpath(path), path

@@ -215,7 +215,7 @@ def _audit_each(paths: list[str], options: AuditOptions) -> AuditResult:
     result = AuditResult()
     # Config discovery once per directory in a run (sibling projects share their parents).
     configs: dict[Path | None, AuditConfig] = {}
-    directories: dict[str, Path | None] = {}
+    directories: dict = {}
     for path in paths:
         try:
             source = read_source(path)

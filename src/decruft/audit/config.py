@@ -41,13 +41,13 @@ class AuditConfig:
 _STOP = Path("/")
 
 
-def find_config(start: Path, cache: dict[str, Path | None] | None = None) -> Path | None:
+def find_config(start: Path, cache: dict | None = None) -> Path | None:
     """The nearest config file from ``start`` up to the repository root.
 
-    ``cache`` (directory -> its own answer) lets a run over many Dockerfiles in sibling
-    directories stat each parent directory once.
+    ``cache`` (directory -> its own answer, and resolved parents) lets a run over many
+    Dockerfiles in sibling directories stat each parent directory once.
     """
-    directory = os.path.realpath(start)
+    directory = _real_directory(os.fspath(start), cache)
     while True:
         found = cache.get(directory, ...) if cache is not None else ...
         if found is ...:
@@ -62,6 +62,21 @@ def find_config(start: Path, cache: dict[str, Path | None] | None = None) -> Pat
         if parent == directory:
             return None
         directory = parent
+
+
+def _real_directory(start: str, cache: dict | None) -> str:
+    """``os.path.realpath``, reusing the parent's answer from ``cache``: a new sibling
+    directory then costs one lstat instead of one per path component."""
+    absolute = os.path.abspath(start)
+    parent, name = os.path.split(absolute)
+    # abspath folds `..` before symlinks are resolved, realpath after: only plain paths
+    if cache is None or not name or ".." in start.split(os.sep) or os.path.islink(absolute):
+        return os.path.realpath(start)
+    key = ("realpath", parent)
+    real_parent = cache.get(key)
+    if real_parent is None:
+        real_parent = cache[key] = os.path.realpath(parent)
+    return os.path.join(real_parent, name)
 
 
 def _own_config(directory: str) -> Path | None:
