@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import os
 import pytest
 
 from decruft.audit import AuditOptions, audit_files, audit_source
