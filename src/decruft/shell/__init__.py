@@ -72,6 +72,8 @@ class ShellCommand:
     _bytes: tuple[int, int] = (0, 0)  # byte range in the parsed script
     _builder: "_Builder | None" = field(default=None, repr=False)
     _span: Span | None = field(default=None, repr=False)
+    # What later layers derive from the command (the audit's install classifications)
+    derived: dict[str, object] = field(default_factory=dict, repr=False)
 
     @property
     def span(self) -> Span:
@@ -176,7 +178,7 @@ class ShellScript:
     origin: str  # "shell-form" or "heredoc"
     # What later layers derive from the parse (the audit's tool calls), freed with it: a
     # weak-keyed table would keep every script alive, its values reach back to the script.
-    derived: dict[str, object] = field(default_factory=dict, repr=False)
+    derived: dict[object, object] = field(default_factory=dict, repr=False)
 
     def __iter__(self) -> Iterator[ShellCommand]:
         return iter(self.commands)

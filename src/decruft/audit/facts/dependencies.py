@@ -26,8 +26,20 @@ def package_install(command: ShellCommand) -> tuple[str, list[str]] | None:
     """``(manager, packages)`` for an OS package install (apt/apk/yum/dnf/zypper), else None.
 
     Version pins are dropped (``gcc=4:12.2`` -> ``gcc``); groups (``dnf groupinstall``,
-    ``dnf group install``) come back as ``@Group Name``.
+    ``dnf group install``) come back as ``@Group Name``. Worked out once per command
+    (several rules ask); the answer is shared: do not modify it.
     """
+    return _once(command, "package-install", _package_install)
+
+
+def _once(command: ShellCommand, key: str, compute):
+    derived = command.derived
+    if key not in derived:
+        derived[key] = compute(command)
+    return derived[key]
+
+
+def _package_install(command: ShellCommand) -> tuple[str, list[str]] | None:
     argv = command.argv
     manager = argv[0].rsplit("/", 1)[-1] if argv else ""
     verbs = _INSTALL_VERBS.get(manager)
@@ -113,7 +125,13 @@ _DEP_TOOLS = frozenset(
 
 
 def dependency_install(command: ShellCommand) -> DependencyInstall | None:
-    """What dependency install (if any) ``command`` runs; see :class:`DependencyInstall`."""
+    """What dependency install (if any) ``command`` runs; see :class:`DependencyInstall`.
+
+    Worked out once per command, like `package_install`."""
+    return _once(command, "dependency-install", _dependency_install)
+
+
+def _dependency_install(command: ShellCommand) -> DependencyInstall | None:
     argv = command.argv
     if not argv:
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 from decruft.audit.facts.commands import APT_TOOLS, YUM_TOOLS
 from decruft.shell import ShellCommand, ShellScript, Word
@@ -239,18 +240,22 @@ def classify(command: ShellCommand) -> ToolCall | None:
     return ToolCall(tool, name, verb, command, verb_word, rest)
 
 
-def tool_calls(script: ShellScript | None, *tools: str) -> list[ToolCall]:
+def tool_calls(script: ShellScript | None, *tools: str) -> Sequence[ToolCall]:
     """Every recognised call in ``script`` (only the given tools when named).
 
-    Classified once per parsed script (every package-manager rule asks).
+    Classified once per parsed script, and each selection kept with it: every
+    package-manager rule asks, about 45 times per Dockerfile. Shared: do not modify.
     """
     if script is None:
-        return []
-    calls = script.derived.get("tool-calls")
+        return ()
+    derived = script.derived
+    key = ("tool-calls", *tools)
+    calls = derived.get(key)
     if calls is None:
-        calls = script.derived["tool-calls"] = [call for call in map(classify, script.commands) if call is not None]
-    if not tools:
-        return list(calls)
-    return [call for call in calls if call.tool in tools]
+        every = derived.get(("tool-calls",))
+        if every is None:
+            every = derived["tool-calls",] = tuple(call for call in map(classify, script.commands) if call is not None)
+        calls = derived[key] = every if not tools else tuple(call for call in every if call.tool in tools)
+    return calls
 
 
