@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from decruft.dockerfile.mounts import MountError, parse_mount
 from decruft.dockerfile.nodes import Dockerfile, Instruction
 from decruft.dockerfile.parser import heredoc_word_or_none
 from decruft.errors import DockerfileSyntaxError
@@ -154,8 +155,6 @@ def parse_flags(instruction: Instruction) -> dict[str, str | list[str]]:
     if instruction.keyword == "HEALTHCHECK":
         _check_healthcheck_flags(instruction, values)
     if instruction.keyword == "RUN":
-        from decruft.dockerfile.mounts import MountError, parse_mount
-
         network = values.get("network")
         if isinstance(network, str) and network not in ("default", "none", "host"):
             raise _Problem(f"network mode {network!r} not supported", instruction.flag("network").span.start)

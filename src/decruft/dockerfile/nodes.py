@@ -92,6 +92,10 @@ class Comment:
 
 
 _UNSET: object = object()
+# Bound on first use (those modules import this one); an import statement per call costs
+# about as much as the cached lookup it guards.
+_parser_buildkit_value = None
+_script_for_instruction = None
 
 
 class Instruction:
@@ -221,9 +225,10 @@ class Instruction:
     def buildkit_value(self) -> list[str]:
         """The argument list exactly as BuildKit's parser produces it (its Next chain)."""
         if self._buildkit_value is None:
-            from decruft.dockerfile.parser import buildkit_value
-
-            self._buildkit_value = buildkit_value(self)
+            global _parser_buildkit_value
+            if _parser_buildkit_value is None:
+                from decruft.dockerfile.parser import buildkit_value as _parser_buildkit_value
+            self._buildkit_value = _parser_buildkit_value(self)
         return self._buildkit_value
 
     @property
@@ -242,9 +247,10 @@ class Instruction:
     def shell(self) -> "ShellScript | None":
         """The RUN body parsed as shell (shell form or heredoc bodies), else None."""
         if self._shell is _UNSET:
-            from decruft.shell import script_for_instruction
-
-            self._shell = script_for_instruction(self)
+            global _script_for_instruction
+            if _script_for_instruction is None:
+                from decruft.shell import script_for_instruction as _script_for_instruction
+            self._shell = _script_for_instruction(self)
         return self._shell  # type: ignore[return-value]
 
     @property
