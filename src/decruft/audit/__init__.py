@@ -111,12 +111,17 @@ def audit_source(
 ) -> FileResult:
     """Audit one Dockerfile given as text; never raises for a bad Dockerfile."""
     options = options or AuditOptions()
-    result = FileResult(path or "-")
     try:
         config = _effective_config(options, context_dir)
     except DecruftError as exc:
-        result.error = str(exc)
-        return result
+        return FileResult(path or "-", error=str(exc))
+    return _audit_with(source, path, options, config, context_dir)
+
+
+def _audit_with(
+    source: str | bytes, path: str | None, options: AuditOptions, config: AuditConfig, context_dir: Path | None
+) -> FileResult:
+    result = FileResult(path or "-")
     result.fail_on = config.fail_on
     try:
         dockerfile = parse(source, path=path)
@@ -213,7 +218,8 @@ def _audit_sequentially(paths: list[str], options: AuditOptions) -> AuditResult:
 
 def _audit_each(paths: list[str], options: AuditOptions) -> AuditResult:
     result = AuditResult()
-    # Config discovery once per directory in a run (sibling projects share their parents).
+    # Config discovery once per directory in a run (sibling projects share their parents),
+    # and each config file read and combined with the options once.
     configs: dict[Path | None, AuditConfig] = {}
     directories: dict = {}
     for path in paths:
@@ -222,16 +228,14 @@ def _audit_each(paths: list[str], options: AuditOptions) -> AuditResult:
         except InputError as exc:
             result.files.append(FileResult(path, error=str(exc)))
             continue
-        file_options = options
-        if options.config is None:
-            try:
-                config_path = find_config(source.context or Path.cwd(), directories)
-                if config_path not in configs:
-                    configs[config_path] = load_config(config_path)
-            except DecruftError as exc:
-                result.files.append(FileResult(source.path, error=str(exc)))
-                continue
-            file_options = replace(options, config=configs[config_path])
-        result.files.append(audit_source(source.data, source.path, file_options, source.context))
+        try:
+            config_path = find_config(source.context or Path.cwd(), directories) if options.config is None else None
+            if config_path not in configs:
+                with_file = options if options.config is not None else replace(options, config=load_config(config_path))
+                configs[config_path] = _effective_config(with_file, source.context)
+        except DecruftError as exc:
+            result.files.append(FileResult(source.path, error=str(exc)))
+            continue
+        result.files.append(_audit_with(source.data, source.path, options, configs[config_path], source.context))
         collect_finished_work()
     return result
