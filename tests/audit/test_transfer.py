@@ -69,7 +69,7 @@ def test_round_trip_of_unusual_values():
     finding.message = "caf\u00e9 \U0001f600 line\nbreak"
     assert transfer.pack(surrogates)[0] == "json"
     results = [FileResult("p", [finding], warnings=["w"], fail_on="never"),
-               FileResult("q", error="unreadable"),
+               FileResult("q", error="unreadable", internal_errors=["rule DC999 failed on this file"]),
                audit_source("FROM\n", "broken")]
     assert results[2].syntax_error is not None
     decoded = transfer.unpack(*transfer.pack(results))

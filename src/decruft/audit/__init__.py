@@ -63,6 +63,9 @@ class FileResult:
     error: str | None = None  # unreadable file etc.
     warnings: list[str] = field(default_factory=list)
     fail_on: str = "warning"
+    # A rule (or the model) that raised on this file: a decruft bug. The other rules' findings
+    # are kept and the run goes on, but the exit code is 2 so that CI does not pass silently.
+    internal_errors: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -76,7 +79,7 @@ class AuditResult:
 
     def exit_code(self) -> int:
         """0 clean, 1 findings at or above fail-on, 2 usage/syntax/input errors."""
-        if self.input_errors or any(r.syntax_error or r.error for r in self.files):
+        if self.input_errors or any(r.syntax_error or r.error or r.internal_errors for r in self.files):
             return 2
         for result in self.files:
             if result.fail_on == "never":
@@ -148,9 +151,12 @@ def _audit_with(
     starts = [ins.start_line for ins in dockerfile.instructions]
     findings: list[Finding] = []
     for registered in selected_rules(config.select, config.ignore):
-        for finding in registered.run(context):
-            if finding is None:
-                continue
+        try:
+            found = [finding for finding in registered.run(context) if finding is not None]
+        except Exception as exc:  # noqa: BLE001 - one rule's bug must not cost the others
+            result.internal_errors.append(_internal_error(f"rule {registered.code}", exc))
+            continue
+        for finding in found:
             if suppressions.suppressed(finding, _owning_line(starts, finding.line)):
                 continue
             override = config.severity.get(finding.code)
@@ -161,6 +167,11 @@ def _audit_with(
     result.findings = findings
     result.warnings = [*dockerfile.warnings, *model.warnings, *context.warnings]
     return result
+
+
+def _internal_error(what: str, exc: Exception) -> str:
+    return (f"{what} failed on this file ({type(exc).__name__}: {exc}); this is a decruft bug, "
+            "please report it with the Dockerfile")
 
 
 def _owning_line(starts: list[int], line: int) -> int:
@@ -236,6 +247,9 @@ def _audit_each(paths: list[str], options: AuditOptions) -> AuditResult:
         except DecruftError as exc:
             result.files.append(FileResult(source.path, error=str(exc)))
             continue
-        result.files.append(_audit_with(source.data, source.path, options, configs[config_path], source.context))
+        try:
+            result.files.append(_audit_with(source.data, source.path, options, configs[config_path], source.context))
+        except Exception as exc:  # noqa: BLE001 - the parser or the model: the other files go on
+            result.files.append(FileResult(source.path, internal_errors=[_internal_error("the audit", exc)]))
         collect_finished_work()
     return result

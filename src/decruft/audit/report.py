@@ -7,7 +7,8 @@ JSON schema (``schema_version`` 1)::
                    "end_column", "message", "stage", "stake": null | {"bytes", "measured",
                    "rebuild", "note"}, "notes": [str],
                    "fix": null | {"description", "applicability"}}],
-     "errors": [{"file", "line", "column", "message", "kind"}],
+     "errors": [{"file", "line", "column", "message",
+                 "kind": "input" | "syntax" | "internal"}],
      "summary": {"files", "findings", "by_severity": {...}, "by_rule": {...},
                  "bytes_at_stake", "exit_code"}}
 """
@@ -79,6 +80,8 @@ def _errors(result: AuditResult) -> list[dict[str, Any]]:
             )
         if file.error is not None:
             errors.append({"file": file.path, "line": None, "column": None, "message": file.error, "kind": "input"})
+        errors.extend({"file": file.path, "line": None, "column": None, "message": text, "kind": "internal"}
+                      for text in file.internal_errors)
     return errors
 
 
@@ -328,11 +331,14 @@ def print_text(result: AuditResult, console: "Console | None" = None) -> None:
             exc = file.syntax_error
             err.print(f"[bold red]syntax error:[/] {escape(str(exc))}")
             continue
+        for text in file.internal_errors:
+            err.print(f"[bold red]internal error:[/] {escape(file.path)}: {escape(text)}")
         report = new_report()
         if not file.findings:
-            report.append("✓", "green")
-            report.append(f" {file.path}: no problems found")
-            _emit(console, report)
+            if not file.internal_errors:  # not "no problems" when a rule could not run
+                report.append("✓", "green")
+                report.append(f" {file.path}: no problems found")
+                _emit(console, report)
             continue
         report.append(file.path, "bold underline")
         lines = _source_lines(file)
