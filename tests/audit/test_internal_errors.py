@@ -101,3 +101,11 @@ def test_a_crash_outside_the_rules_is_contained(tmp_path, monkeypatch):
     assert [bool(r.internal_errors) for r in result.files] == [False, False, False, True]
     assert "the audit failed on this file (RuntimeError: model bug)" in result.files[3].internal_errors[0]
     assert all(r.findings for r in result.files[:3]) and result.exit_code() == 2
+
+
+def test_audit_source_contains_a_crash_too(monkeypatch):
+    import decruft.audit as audit_module
+
+    monkeypatch.setattr(audit_module, "build_model", lambda dockerfile, **kwargs: 1 / 0)
+    result = audit_module.audit_source(WASTEFUL, "Dockerfile", AuditOptions(scan_context=False))
+    assert result.findings == [] and "ZeroDivisionError" in result.internal_errors[0]

@@ -78,7 +78,7 @@ class AuditResult:
         return [finding for result in self.files for finding in result.findings]
 
     def exit_code(self) -> int:
-        """0 clean, 1 findings at or above fail-on, 2 usage/syntax/input errors."""
+        """0 clean, 1 findings at or above fail-on, 2 usage/syntax/input/internal errors."""
         if self.input_errors or any(r.syntax_error or r.error or r.internal_errors for r in self.files):
             return 2
         for result in self.files:
@@ -122,6 +122,15 @@ def audit_source(
 
 
 def _audit_with(
+    source: str | bytes, path: str | None, options: AuditOptions, config: AuditConfig, context_dir: Path | None
+) -> FileResult:
+    try:
+        return _audit_unguarded(source, path, options, config, context_dir)
+    except Exception as exc:  # noqa: BLE001 - a bug in the parser or the model: the other files go on
+        return FileResult(path or "-", fail_on=config.fail_on, internal_errors=[_internal_error("the audit", exc)])
+
+
+def _audit_unguarded(
     source: str | bytes, path: str | None, options: AuditOptions, config: AuditConfig, context_dir: Path | None
 ) -> FileResult:
     result = FileResult(path or "-")
@@ -247,9 +256,6 @@ def _audit_each(paths: list[str], options: AuditOptions) -> AuditResult:
         except DecruftError as exc:
             result.files.append(FileResult(source.path, error=str(exc)))
             continue
-        try:
-            result.files.append(_audit_with(source.data, source.path, options, configs[config_path], source.context))
-        except Exception as exc:  # noqa: BLE001 - the parser or the model: the other files go on
-            result.files.append(FileResult(source.path, internal_errors=[_internal_error("the audit", exc)]))
+        result.files.append(_audit_with(source.data, source.path, options, configs[config_path], source.context))
         collect_finished_work()
     return result
