@@ -183,7 +183,7 @@ def _dir_rule(junk: JunkClass, entry: ContextEntry, venvs: set[str]) -> str | No
     return _first_glob(name, junk.dir_globs)
 
 
-def _file_rule(junk: JunkClass, entry: ContextEntry, root: Path) -> str | None:
+def _file_rule(junk: JunkClass, entry: ContextEntry, root: str) -> str | None:
     """The name/glob/suffix by which ``junk`` claims a file, if it does."""
     if entry.size < junk.min_bytes:
         return None
@@ -196,11 +196,11 @@ def _file_rule(junk: JunkClass, entry: ContextEntry, root: Path) -> str | None:
         rule = next((s for s in junk.path_suffixes
                      if entry.path == s or entry.path.endswith("/" + s)), None)
     if rule is not None and junk.content_regex is not None:
-        return rule if _content_matches(root / entry.path, junk.content_regex) else None
+        return rule if _content_matches(os.path.join(root, entry.path), junk.content_regex) else None
     return rule
 
 
-def _content_matches(path: Path, regex: re.Pattern[str]) -> bool:
+def _content_matches(path: str, regex: re.Pattern[str]) -> bool:
     try:
         with open(path, "rb") as handle:
             head = handle.read(_CONTENT_PEEK_BYTES)
@@ -230,7 +230,7 @@ def detect_junk(
     entries = scan.entries or []
     prefilter = _prefilter(tuple(map(id, classes)), tuple(classes))
     venvs = _marker_dirs(entries, prefilter.markers)
-    root = Path(scan.root)
+    root = os.fspath(scan.root)
     findings: dict[str, JunkFinding] = {}
     open_dir: tuple[str, JunkPath] | None = None
     for entry in entries:

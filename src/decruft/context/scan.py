@@ -29,6 +29,7 @@ from typing import Iterable, Iterator, Sequence
 
 from decruft.context.dockerignore import (
     BUILDKIT,
+    DIALECTS,
     DockerignoreError,
     IgnoreRule,
     MatchInfo,
@@ -183,6 +184,8 @@ def build_matcher(
         warnings.append(ScanWarning(source or DOCKERIGNORE, f"{len(rules):,} patterns: only "
                                     f"the first {MAX_PATTERNS:,} are evaluated"))
         rules = rules[:MAX_PATTERNS]
+    if not rules and dialect in DIALECTS:  # no patterns (most contexts): nothing to compile
+        return None
     problems: list[DockerignoreError] = []
     matcher = PatternMatcher(rules, file=source, problems=problems, dialect=dialect)
     warnings.extend(_problem_warning(p) for p in problems)
