@@ -160,6 +160,8 @@ def test_stdin(tmp_path):
     [finding] = data["findings"]
     assert finding["file"] == "-" and finding["rule"] == "DC103" and finding["line"] == 2
     assert audit("-", *SEL, input=CLEAN).exit_code == 0
+    # the text report quotes the audited source, also from stdin
+    assert "   2 | RUN apt-get update && apt-get install -y curl" in audit("-", *SEL, input=WARNING).stdout
 
 
 def test_bad_inputs_are_reported_and_the_run_continues(tmp_path):

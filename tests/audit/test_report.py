@@ -333,6 +333,16 @@ def test_text_output_shows_source_verbatim(tmp_path):
     assert "3 finding(s) (3 warning)" in output
 
 
+def test_reports_quote_the_text_that_was_audited(tmp_path):
+    result = audit_tree(tmp_path, {"Dockerfile": WASTEFUL})
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n# edited after the audit\n")
+    assert "   2 | RUN apt-get update\n" in _text(result)
+    fingerprints = [r["partialFingerprints"][FINGERPRINT_KEY] for r in to_sarif(result)["runs"][0]["results"]]
+    (tmp_path / "Dockerfile").write_text(WASTEFUL)
+    fresh = audit_tree(tmp_path, {"Dockerfile": WASTEFUL})
+    assert fingerprints == [r["partialFingerprints"][FINGERPRINT_KEY] for r in to_sarif(fresh)["runs"][0]["results"]]
+
+
 def test_text_output_clean_file(tmp_path):
     output = _text(audit_tree(tmp_path, {"Dockerfile": CLEAN}))
     assert "no problems found" in output

@@ -145,7 +145,7 @@ def to_sarif(result: AuditResult) -> dict[str, Any]:
     codes = sorted({f.code for f in result.findings} | {r.code for r in all_rules()})
     index = {code: position for position, code in enumerate(codes)}
     results = []
-    fingerprints = _Fingerprints()
+    fingerprints = _Fingerprints(result)
     for finding in result.findings:
         # SARIF (and GitHub code scanning) need 1-based lines and columns.
         start_line = max(finding.line, 1)
@@ -255,7 +255,8 @@ class _Fingerprints:
     the message with digits masked stands in for the text.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, result: AuditResult) -> None:
+        self._files = {file.path: file for file in result.files}
         self._lines: dict[str, list[str]] = {}
         self._seen: dict[str, int] = {}
 
@@ -263,7 +264,8 @@ class _Fingerprints:
         if not path or path == "-":
             return []
         if path not in self._lines:
-            self._lines[path] = _read_lines(path)
+            file = self._files.get(path)
+            self._lines[path] = _source_lines(file) if file is not None else _read_lines(path)
         return self._lines[path]
 
     def of(self, finding: Finding) -> str:
@@ -407,7 +409,7 @@ def _emit(console: "Console", report: "Text | _PlainReport") -> None:
 
 
 def _source_lines(file) -> list[str]:
-    return _read_lines(file.path)
+    return file.source.splitlines() if file.source is not None else _read_lines(file.path)
 
 
 def _read_lines(path: str | None) -> list[str]:

@@ -29,7 +29,7 @@ FINDING_ROW = ("code", "name", "severity", "message", "file", "span", "line", "c
                "end_column", "stage", "stake", "fix", "notes", "hadolint")
 STAKE_ROW = ("bytes", "measured", "rebuild", "note")
 FIX_ROW = ("description", "applicability", "edits", "file")
-FILE_ROW = ("path", "findings", "error", "warnings", "fail_on", "internal_errors")  # syntax_error: by pickle
+FILE_ROW = ("path", "findings", "error", "warnings", "fail_on", "internal_errors", "source")  # syntax_error: by pickle
 _SEVERITIES = {severity.value: severity for severity in Severity}
 _APPLICABILITIES = {applicability.value: applicability for applicability in Applicability}
 
@@ -42,7 +42,7 @@ def pack(files: list) -> tuple[str, bytes, dict[int, Any]]:
         if result.syntax_error is not None:
             syntax_errors[position] = result.syntax_error
         rows.append((result.path, [_finding_row(f) for f in result.findings], result.error,
-                     result.warnings, result.fail_on, result.internal_errors))
+                     result.warnings, result.fail_on, result.internal_errors, result.source))
     try:
         return "json", orjson.dumps(rows), syntax_errors
     except TypeError:  # a lone surrogate: text from a Dockerfile that is not UTF-8
@@ -55,9 +55,9 @@ def unpack(encoding: str, data: bytes, syntax_errors: dict[int, Any]) -> list:
 
     rows = orjson.loads(data) if encoding == "json" else pickle.loads(data)
     files = []
-    for position, (path, findings, error, warnings, fail_on, internal_errors) in enumerate(rows):
+    for position, (path, findings, error, warnings, fail_on, internal_errors, source) in enumerate(rows):
         files.append(FileResult(path, [_finding(row) for row in findings], syntax_errors.get(position),
-                                error, warnings, fail_on, internal_errors))
+                                error, warnings, fail_on, internal_errors, source))
     return files
 
 
