@@ -846,6 +846,7 @@ def verdict(case: Case) -> str:
 
 # ====================================================================== profile
 def profile_audit(corpus: Path, top: int = 40) -> str:
+    # jobs=1: a parallel audit would profile the parent waiting on its workers
     from decruft.audit import AuditOptions, audit_files
     from decruft.audit.rule import Rule, all_rules
     from decruft.files import expand_inputs
@@ -862,18 +863,18 @@ def profile_audit(corpus: Path, top: int = 40) -> str:
 
     all_rules()
     start = time.perf_counter()
-    audit_files(files, AuditOptions())
+    audit_files(files, AuditOptions(), jobs=1)
     plain = time.perf_counter() - start
     Rule.run = timed  # type: ignore[method-assign]
     try:
         start = time.perf_counter()
-        audit_files(files, AuditOptions())
+        audit_files(files, AuditOptions(), jobs=1)
         instrumented = time.perf_counter() - start
     finally:
         Rule.run = original  # type: ignore[method-assign]
     profiler = cProfile.Profile()
     profiler.enable()
-    audit_files(files, AuditOptions())
+    audit_files(files, AuditOptions(), jobs=1)
     profiler.disable()
     out = io.StringIO()
     out.write(f"in-process audit of {len(files)} files: {plain:.2f} s ({len(files) / plain:.0f} files/s)\n")
