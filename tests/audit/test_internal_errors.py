@@ -76,7 +76,7 @@ def test_internal_errors_in_every_format(tmp_path, broken_dc102):
 
 def test_cli_exit_code_and_stderr(tmp_path, broken_dc102):
     paths = _projects(tmp_path, 4)
-    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    runner = CliRunner()
     run = runner.invoke(main, ["audit", "--format", "json", *paths])
     assert run.exit_code == 2
     data = json.loads(run.stdout)

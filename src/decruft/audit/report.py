@@ -396,7 +396,8 @@ def _emit(console: "Console", report: "Text | _PlainReport") -> None:
     from rich.control import STRIP_CONTROL_CODES, strip_control_codes
 
     plain = "".join(report.pieces)
-    # str.translate looks every character up (0.5 s for the corpus's 15 MB): only when needed
+    # str.translate looks every character up (0.5 s, profiled, for the corpus's 7.9 MB report):
+    # only when there is something to strip
     if any(chr(code) in plain for code in STRIP_CONTROL_CODES):
         plain = strip_control_codes(plain)
     if "\t" in plain:

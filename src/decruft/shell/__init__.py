@@ -73,7 +73,7 @@ class ShellCommand:
     _builder: "_Builder | None" = field(default=None, repr=False)
     _span: Span | None = field(default=None, repr=False)
     # What later layers derive from the command (the audit's install classifications)
-    derived: dict[str, object] = field(default_factory=dict, repr=False)
+    derived: dict[object, object] = field(default_factory=dict, repr=False)
 
     @property
     def span(self) -> Span:

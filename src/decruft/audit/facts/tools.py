@@ -252,10 +252,11 @@ def tool_calls(script: ShellScript | None, *tools: str) -> Sequence[ToolCall]:
     key = ("tool-calls", *tools)
     calls = derived.get(key)
     if calls is None:
-        every = derived.get(("tool-calls",))
-        if every is None:
-            every = derived["tool-calls",] = tuple(call for call in map(classify, script.commands) if call is not None)
-        calls = derived[key] = every if not tools else tuple(call for call in every if call.tool in tools)
+        if tools:
+            calls = tuple(call for call in tool_calls(script) if call.tool in tools)
+        else:
+            calls = tuple(call for call in map(classify, script.commands) if call is not None)
+        derived[key] = calls
     return calls
 
 
